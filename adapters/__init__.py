@@ -1,0 +1,1 @@
+"""Thin translators between chat platforms (Teams, Slack, console) and the core."""

@@ -1,0 +1,1 @@
+"""Adaptive Card layouts as JSON data, loaded relative to this package."""

@@ -1,0 +1,107 @@
+"""The console: a Reply rendered as readable text, and a chat loop that works from a terminal or a pipe."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.models import Reply, ReplyKind, Suggestion
+
+PROMPT = "you> "
+QUIT_WORDS = frozenset({"quit", "exit", "bye", "goodbye", ":q"})
+
+
+def to_json(reply: Reply) -> dict[str, object]:
+    """The CLI's JSON contract (see README): other tools rely on these keys."""
+    answer = "\n\n".join(reply.paragraphs) if reply.kind is ReplyKind.ANSWER else reply.text
+    return {
+        "kind": reply.kind.value,
+        "matched": reply.matched,
+        "topic": reply.topic,
+        "title": reply.title,
+        "confidence": reply.confidence,
+        "answer": answer,
+        "steps": list(reply.phone_steps.steps) if reply.phone_steps else [],
+        "suggestions": [{"topic": s.topic, "title": s.title, "confidence": s.confidence} for s in reply.suggestions],
+    }
+
+
+def _numbered(items: Iterable[Suggestion], start: int = 1) -> list[str]:
+    return [f"  [{n}] {s.title}" for n, s in enumerate(items, start)]
+
+
+def choices_of(reply: Reply) -> tuple[Suggestion, ...]:
+    """What a typed number picks, in the order `to_text` numbers them."""
+    if reply.kind is ReplyKind.CLARIFY:
+        return reply.suggestions
+    if reply.kind is ReplyKind.ANSWER:
+        return reply.follow_ups
+    return reply.menu or reply.follow_ups
+
+
+def to_text(reply: Reply) -> str:
+    """A Reply as a person reads it in a terminal: title, answer, links, contacts, numbered choices."""
+    if reply.kind is ReplyKind.CLARIFY:
+        return "\n".join([reply.paragraphs[0], *_numbered(reply.suggestions), "Type a number to choose."])
+    if reply.kind is not ReplyKind.ANSWER:
+        lines = list(reply.paragraphs)
+        lines += [f"  {c.label}: {c.value}" for c in reply.contacts]
+        choices = choices_of(reply)
+        if choices:
+            lines += ["Topics I can answer:" if reply.menu else "For example:", *_numbered(choices)]
+            lines.append("Type a number to choose, or ask in your own words.")
+        return "\n".join(lines)
+    lines = [f"== {reply.title} ==", ""]
+    for paragraph in reply.paragraphs:
+        lines += [_bullet(line) for line in paragraph.splitlines()]
+        lines.append("")
+    if reply.links:
+        lines += ["Links:", *(f"  {link.label}: {link.url}" for link in reply.links), ""]
+    if reply.contacts:
+        lines += ["Contacts:", *(f"  {c.label}: {c.value}" for c in reply.contacts), ""]
+    if reply.follow_ups:
+        lines += ["Related:", *_numbered(reply.follow_ups), "Type a number to read one."]
+    return "\n".join(lines).rstrip()
+
+
+def _bullet(line: str) -> str:
+    return re.sub(r"^- ", "  • ", line)
+
+
+def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """A conversation until EOF or "quit". A number picks one of the last reply's numbered choices."""
+    interactive = stdin.isatty()
+    stdout.write(to_text(engine.welcome()) + "\n\n")
+    choices: tuple[Suggestion, ...] = ()
+    while True:
+        if interactive:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        message = line.strip()
+        if message.lower() in QUIT_WORDS:
+            stdout.write(engine.kb.messages.goodbye + "\n")
+            break
+        if not interactive:
+            stdout.write(f"{PROMPT}{message}\n")
+        if message.isdigit() and 1 <= int(message) <= len(choices):
+            reply = engine.answer_topic(choices[int(message) - 1].topic)
+        else:
+            reply = engine.reply(message)
+        choices = choices_of(reply)
+        stdout.write(to_text(reply) + "\n\n")
+        stdout.flush()
+
+
+def ask_lines(engine: Engine, stdin: TextIO, stdout: TextIO, as_json: bool) -> None:
+    """One reply per input line, in one process: for scripts and evaluation harnesses."""
+    for line in stdin:
+        reply = engine.reply(line.rstrip("\n"))
+        stdout.write((json.dumps(to_json(reply), ensure_ascii=False) if as_json else to_text(reply) + "\n") + "\n")
+        stdout.flush()
