@@ -11,14 +11,18 @@ from pathlib import Path
 
 from adapters import console
 from bot.engine import Engine
-from bot.knowledge import KnowledgeError
+from bot.knowledge import KnowledgeError, load_knowledge
 from bot.models import ReplyKind
+from knowledge import KNOWLEDGE_DIR
 
 logger = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nhsmail-bot", description="Answers NHSmail questions for care providers.")
+    parser = argparse.ArgumentParser(
+        prog="nhsmail-bot", description="Answers NHSmail questions for care providers."
+    )
+    parser.add_argument("--knowledge", type=Path, default=KNOWLEDGE_DIR, help="the knowledge folder to load")
     commands = parser.add_subparsers(dest="command", required=True)
     ask = commands.add_parser("ask", help="answer one question, or one per line from stdin")
     ask.add_argument("question", nargs="*", help="the question; none: read one per line from stdin")
@@ -56,7 +60,9 @@ def _check(engine: Engine) -> int:
             if reply.kind is not ReplyKind.ANSWER or reply.topic != entry.id:
                 got = reply.topic or "/".join(s.topic for s in reply.suggestions) or reply.kind.value
                 collisions.append(f"  {entry.id}: {phrasing!r} -> {reply.kind.value} {got}")
-    print(f"knowledge base valid: {len(engine.kb.entries)} entries, {len(engine.kb.out_of_scope)} out-of-scope")
+    print(
+        f"knowledge base valid: {len(engine.kb.entries)} entries, {len(engine.kb.out_of_scope)} out-of-scope"
+    )
     print(f"test all: {total - len(collisions)}/{total} phrasings route to their own entry")
     if collisions:
         print("collisions:", *collisions, sep="\n")
@@ -77,14 +83,16 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "teams-package":
         from adapters.teams_package import write_package
 
         print(write_package(args.app_id, args.out))
         return
     try:
-        engine = Engine.load()
+        engine = Engine(load_knowledge(args.knowledge))
     except KnowledgeError as error:
         print(f"nhsmail-bot: invalid knowledge base: {error}", file=sys.stderr)
         raise SystemExit(2) from error

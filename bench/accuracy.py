@@ -11,8 +11,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.engine import Engine  # noqa: E402
-from bot.models import ReplyKind  # noqa: E402
+from bot.engine import Engine
+from bot.models import ReplyKind
 
 QUESTIONS = Path(__file__).resolve().parents[1] / "tests" / "data" / "questions.yaml"
 
@@ -35,7 +35,9 @@ class Score:
         return {
             "answered correctly": 100 * self.correct / self.in_scope,
             "rescued by did-you-mean": 100 * self.rescued / self.in_scope,
-            "wrong answers (all messages)": 100 * (self.wrong + self.out_of_scope - self.declined) / self.total,
+            "wrong answers (all messages)": 100
+            * (self.wrong + self.out_of_scope - self.declined)
+            / self.total,
             "out-of-scope declined": 100 * self.declined / self.out_of_scope,
         }
 
@@ -58,7 +60,9 @@ def evaluate(engine: Engine, questions: dict) -> Score:
         else:
             how = "declined"
         got = reply.topic or ",".join(s.topic for s in reply.suggestions) or reply.kind.value
-        score.misses.append(f"{how:8} {reply.confidence:.2f} want {q['topic']:27} got {got:40} | {q['text'][:90]!r}")
+        score.misses.append(
+            f"{how:8} {reply.confidence:.2f} want {q['topic']:27} got {got:40} | {q['text'][:90]!r}"
+        )
     for text in questions["out_of_scope"]:
         reply = engine.reply(text)
         score.out_of_scope += 1
@@ -76,7 +80,9 @@ def main() -> None:
     args = parser.parse_args()
     questions = yaml.safe_load(args.questions.read_text(encoding="utf-8"))
     score = evaluate(Engine.load(), questions)
-    print(f"{score.in_scope} in-scope and {score.out_of_scope} out-of-scope messages from {args.questions.name}")
+    print(
+        f"{score.in_scope} in-scope and {score.out_of_scope} out-of-scope messages from {args.questions.name}"
+    )
     for name, value in score.percentages().items():
         print(f"{name:30} {value:5.1f}%")
     if not args.quiet:

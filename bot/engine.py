@@ -1,4 +1,4 @@
-"""Question in, Reply out: the only place that decides between answer, did-you-mean, fallback and small talk."""
+"""Question in, Reply out: the one place that decides between answer, did-you-mean, fallback, small talk."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ class Engine:
     def welcome(self) -> Reply:
         examples = tuple(Suggestion(t, self._entries[t].short_title) for t in self.kb.messages.examples)
         text = "\n".join([self.kb.messages.welcome, *(f"- {s.title}" for s in examples)])
-        return Reply(ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=examples)
+        return Reply(
+            ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=examples
+        )
 
     def help(self) -> Reply:
         return self._smalltalk(self.kb.messages.help, with_menu=True)
@@ -116,7 +118,9 @@ class Engine:
     def _clarify(self, choices: tuple[Suggestion, ...], confidence: float) -> Reply:
         question = self.kb.messages.clarify
         text = "\n".join([question, *(f"{n}. {c.title}" for n, c in enumerate(choices, 1))])
-        return Reply(ReplyKind.CLARIFY, text, round(confidence, 3), paragraphs=(question,), suggestions=choices)
+        return Reply(
+            ReplyKind.CLARIFY, text, round(confidence, 3), paragraphs=(question,), suggestions=choices
+        )
 
     def _fallback(self, confidence: float) -> Reply:
         messages, desk = self.kb.messages, self.kb.helpdesk
@@ -136,12 +140,18 @@ class Engine:
         if not all(w in self._smalltalk_words for w in words):
             return None
         kinds = self.kb.messages.smalltalk
-        return next((k for k in ("thanks", "goodbye", "help", "greeting") if kinds[k].intersection(words)), "help")
+        return next(
+            (k for k in ("thanks", "goodbye", "help", "greeting") if kinds[k].intersection(words)), "help"
+        )
 
     def _smalltalk(self, said: str, with_menu: bool = False) -> Reply:
         lines = [said, *(f"{n}. {s.title}" for n, s in enumerate(self._menu, 1))] if with_menu else [said]
         return Reply(
-            ReplyKind.SMALLTALK, "\n".join(lines), 1.0, paragraphs=(said,), menu=self._menu if with_menu else ()
+            ReplyKind.SMALLTALK,
+            "\n".join(lines),
+            1.0,
+            paragraphs=(said,),
+            menu=self._menu if with_menu else (),
         )
 
 

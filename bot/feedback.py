@@ -12,7 +12,7 @@ class FeedbackSink(Protocol):
 
 
 class InMemoryFeedback:
-    """Keeps feedback for the life of the process; a persistent store can replace it behind the same method."""
+    """Keeps feedback for the life of the process; a persistent store can take its place."""
 
     def __init__(self) -> None:
         self.events: list[Feedback] = []

@@ -117,7 +117,7 @@ class _Reader:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except OSError as error:
         raise KnowledgeError(path.name, f"cannot be read: {error}") from error
     except yaml.YAMLError as error:
@@ -171,7 +171,10 @@ def _entry(r: _Reader) -> Entry:
         section=r.text("section"),
         last_reviewed=r.text("last_reviewed", _DATE),
         alternates=r.texts("alternates", minimum=MIN_ALTERNATES),
-        links=tuple(Link(url=x.text("url", re.compile(r"^https://\S+$")), label=x.text("label")) for x in r.mappings("links")),
+        links=tuple(
+            Link(url=x.text("url", re.compile(r"^https://\S+$")), label=x.text("label"))
+            for x in r.mappings("links")
+        ),
         contacts=tuple(_contact(x) for x in r.mappings("contacts")),
         related=r.texts("related"),
         phone_steps=phone_steps,
@@ -183,7 +186,9 @@ def _contact(r: _Reader) -> Contact:
     kind = r.text("kind")
     if kind not in ("phone", "email"):
         raise r._fail("kind", f"must be phone or email, not {kind!r}")
-    return Contact(kind=kind, value=r.text("value", _PHONE if kind == "phone" else _EMAIL), label=r.text("label"))
+    return Contact(
+        kind=kind, value=r.text("value", _PHONE if kind == "phone" else _EMAIL), label=r.text("label")
+    )
 
 
 def _check_references(file: str, entries: tuple[Entry, ...]) -> None:
@@ -199,7 +204,9 @@ def _check_references(file: str, entries: tuple[Entry, ...]) -> None:
                 raise KnowledgeError(file, f"{link.url} does not appear in the answer", entry.id, "links")
         for contact in entry.contacts:
             if contact.value not in entry.answer:
-                raise KnowledgeError(file, f"{contact.value} does not appear in the answer", entry.id, "contacts")
+                raise KnowledgeError(
+                    file, f"{contact.value} does not appear in the answer", entry.id, "contacts"
+                )
 
 
 def _messages(file: str, data: Any, topics: set[str]) -> Messages:
@@ -211,7 +218,9 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
     words = r.mapping("smalltalk")
     if words is None:
         raise KnowledgeError(file, "is missing", field="smalltalk")
-    smalltalk = {kind: frozenset(w.lower() for w in words.texts(kind)) for kind in (*SMALLTALK_KINDS, "filler")}
+    smalltalk = {
+        kind: frozenset(w.lower() for w in words.texts(kind)) for kind in (*SMALLTALK_KINDS, "filler")
+    }
     return Messages(
         welcome=r.text("welcome"),
         examples=examples,
@@ -230,7 +239,9 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
 def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     """Read and validate the knowledge files; raise KnowledgeError on the first problem."""
     faq = _Reader(FAQ_FILE, _read_yaml(directory / FAQ_FILE))
-    entries = tuple(_entry(r) for r in faq.mappings("entries"))
+    entries = tuple(
+        _entry(_Reader(FAQ_FILE, r.data, entry=str(r.data.get("id")))) for r in faq.mappings("entries")
+    )
     if not entries:
         raise KnowledgeError(FAQ_FILE, "has no entries", field="entries")
     _check_references(FAQ_FILE, entries)
@@ -245,7 +256,9 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     desk = faq.mapping("helpdesk")
     if desk is None:
         raise KnowledgeError(FAQ_FILE, "is missing", field="helpdesk")
-    helpdesk = Helpdesk(name=desk.text("name"), phone=desk.text("phone", _PHONE), email=desk.text("email", _EMAIL))
+    helpdesk = Helpdesk(
+        name=desk.text("name"), phone=desk.text("phone", _PHONE), email=desk.text("email", _EMAIL)
+    )
     source = directory / faq.text("source")
     if not source.is_file():
         raise KnowledgeError(FAQ_FILE, f"{source.name} is not in {directory}", field="source")

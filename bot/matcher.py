@@ -16,14 +16,16 @@ from bot.knowledge import KnowledgeBase
 # Words that carry no meaning for routing. Negations are deliberately absent: "haven't had the text"
 # and "had the text" differ, so "not" is kept as a term of its own.
 STOPWORDS = frozenset(
-    """a an the and or but if so of to in on at by for from with about as into onto over under up down out off
-    is are was were be been being am do does did doing done have has had having get gets got i me my mine
-    myself we us our you your yours he she him her his they them their it its this that these those there
-    here whom whose how can could would should will shall may might must
-    just also too very really please pls plz thanks thank hi hello hey hiya morning afternoon evening dear
-    team bot anyone someone somebody everyone all any some one ones ok okay yes yeah oh ah um erm hmm lol
-    im ive id ill dont cant wont isnt arent doesnt didnt havent hasnt wasnt werent couldnt shouldnt wouldnt
-    re ve ll d s t m u ur""".split()
+    """
+    a an the and or but if so of to in on at by for from with about as into onto over under up down out
+    off is are was were be been being am do does did doing done have has had having get gets got i me my
+    mine myself we us our you your yours he she him her his they them their it its this that these those
+    there here whom whose how can could would should will shall may might must just also too very really
+    please pls plz thanks thank hi hello hey hiya morning afternoon evening dear team bot anyone someone
+    somebody everyone all any some one ones ok okay yes yeah oh ah um erm hmm lol im ive id ill dont
+    cant wont isnt arent doesnt didnt havent hasnt wasnt werent couldnt shouldnt wouldnt re ve ll d s t
+    m u ur
+    """.split()
 )
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nor", "without"})
 
@@ -132,7 +134,9 @@ class Normaliser:
             for d in _deletes(word, limit):
                 candidates |= self._by_deletion.get(d, set())
             scored = sorted(
-                (damerau(word, c, limit), c[0] != word[0], c) for c in candidates if abs(len(c) - len(word)) <= limit
+                (damerau(word, c, limit), c[0] != word[0], c)
+                for c in candidates
+                if abs(len(c) - len(word)) <= limit
             )
             scored = [s for s in scored if s[0] <= limit and (s[0] == 1 or len(s[2]) >= LONG_WORD)]
             if scored and (len(scored) == 1 or scored[0][:2] < scored[1][:2]):
@@ -167,7 +171,12 @@ class Normaliser:
             if word in NEGATIONS:
                 words.append("not")
             elif word not in STOPWORDS:
-                if known and word not in self.vocabulary and word not in self._synonym_words and self.stem(word) not in known:
+                if (
+                    known
+                    and word not in self.vocabulary
+                    and word not in self._synonym_words
+                    and self.stem(word) not in known
+                ):
                     word = self.correct(word) or word
                 words.append(word)
         return [self.stem(w) for w in self._fold(words) if w not in STOPWORDS]

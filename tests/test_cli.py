@@ -1,0 +1,80 @@
+"""The nhsmail-bot command, run as a user or another tool runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+JSON_KEYS = {"kind", "matched", "topic", "title", "confidence", "answer", "steps", "suggestions"}
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_ask_prints_the_answer_for_a_person() -> None:
+    result = run("ask", "I've forgotten my password")
+    assert result.returncode == 0
+    assert "Unlock Account or Forgotten Password" in result.stdout
+    assert "https://support.nhs.net/knowledge-base/unlocking-your-account/" in result.stdout
+
+
+def test_ask_json_contract() -> None:
+    result = json.loads(run("ask", "--json", "what are the steps when I phone the helpdesk").stdout)
+    assert set(result) == JSON_KEYS
+    assert result["kind"] == "answer" and result["matched"] is True
+    assert result["topic"] == "password-recovery-call"
+    assert result["steps"][0] == "Call Helpdesk 0333 200 1133"
+    assert "https://portal.nhs.net/" in result["answer"] and "0333 200 1133" in result["answer"]
+
+
+def test_ask_json_fallback_is_not_matched() -> None:
+    result = json.loads(run("ask", "--json", "zxqv wibble plonk").stdout)
+    assert (result["kind"], result["matched"], result["topic"], result["title"]) == (
+        "fallback",
+        False,
+        None,
+        None,
+    )
+    assert "careadmin@nhs.net" in result["answer"]
+
+
+def test_ask_reads_one_message_per_line_in_one_process() -> None:
+    lines = ["locked out", "hello", "how do I set an out of office", "password"]
+    result = run("ask", "--json", stdin="\n".join(lines) + "\n")
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(replies) == len(lines)
+    assert all(set(r) == JSON_KEYS for r in replies)
+    assert [r["kind"] for r in replies[:3]] == ["answer", "smalltalk", "fallback"]
+    clarify = replies[3]
+    if clarify["kind"] == "clarify":
+        assert all(s["title"] in clarify["answer"] for s in clarify["suggestions"])
+
+
+def test_chat_from_a_pipe_reads_to_eof_and_takes_numbers() -> None:
+    result = run("chat", stdin="I've forgotten my password\n1\n")
+    assert result.returncode == 0
+    assert "Unlock Account or Forgotten Password" in result.stdout
+    first_related = result.stdout.split("Related:")[1].splitlines()[1].split("] ", 1)[1]
+    assert result.stdout.count("== ") == 2, "the number opened a related answer"
+    assert first_related
+
+
+def test_topics_lists_every_entry() -> None:
+    assert len(run("topics").stdout.splitlines()) == 24
+
+
+def test_kb_check_routes_every_phrasing() -> None:
+    result = run("kb", "check")
+    assert result.returncode == 0, result.stdout
+    assert "test all:" in result.stdout

@@ -1,0 +1,81 @@
+"""The matcher, as a table: messages as staff type them, and the topic each must bring back."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine
+from bot.matcher import damerau
+from bot.models import ReplyKind
+
+ANSWERS = [
+    ("I've forgotten my password", "forgotten-password"),
+    ("locked out again!!", "forgotten-password"),
+    ("cant remember my pasword for nhsmial", "forgotten-password"),
+    ("the text with my password never came", "password-not-received"),
+    ("never recieved the activation text", "password-not-received"),
+    ("nhsmial wont let me send emails", "cannot-send"),
+    ("can I read it on the ipad", "mobile-device"),
+    ("nhs mail on my android phone?", "mobile-device"),
+    ("what are the steps when I phone the helpdesk", "password-recovery-call"),
+    ("which option do i press when i ring up about my password", "password-recovery-call"),
+    ("how do we sign up for nhsmail", "apply"),
+    ("whats the password for the shared inbox", "shared-mailbox-password"),
+    ("how do i open the generic mailbox", "shared-mailbox-access"),
+    ("what's an ODS code", "ods-code-what"),
+    ("where do I find our ODS code", "ods-code-find"),
+    ("attachments wont open", "attachments"),
+    ("how do I send an encrypted email to the council", "encryption"),
+    ("I'm moving to a new job at another care home, can I keep my nhsmail", "moving-organisation"),
+    ("how many accounts can our home have", "account-limit"),
+    ("I typed the wrong mobile number when registering", "wrong-registration-details"),
+    ("can I use nhsmail in outlook on my pc", "outlook-desktop"),
+    ("why do you need my mobile number", "mobile-number"),
+]
+
+DECLINED = [
+    "how do I set an out of office",
+    "my smartcard has stopped working",
+    "what's the weather like tomorrow",
+    "can you book me annual leave",
+    "asdfgh qwerty zxcvb",
+    "how do I add an email signature",
+]
+
+
+@pytest.mark.parametrize(("message", "topic"), ANSWERS)
+def test_answers(engine: Engine, message: str, topic: str) -> None:
+    reply = engine.reply(message)
+    assert (reply.kind, reply.topic) == (ReplyKind.ANSWER, topic)
+
+
+@pytest.mark.parametrize("message", DECLINED)
+def test_declines_what_the_faq_does_not_cover(engine: Engine, message: str) -> None:
+    assert engine.reply(message).kind is ReplyKind.FALLBACK
+
+
+def test_word_forms_and_british_spelling_fold_together(engine: Engine) -> None:
+    terms = engine.matcher.normaliser.terms
+    assert terms("unlocking my account") == terms("unlock my account")
+    assert terms("organisation") == terms("organization")
+
+
+def test_typos_are_corrected_towards_kb_words_only(engine: Engine) -> None:
+    normaliser = engine.matcher.normaliser
+    assert normaliser.correct("attachmnets") == "attachments"
+    assert normaliser.correct("looking") is None  # a real English word is not a typo
+    assert normaliser.correct("xqzvbn") is None
+
+
+def test_the_document_typo_does_not_pull_towards_one_entry(engine: Engine) -> None:
+    assert engine.reply("nhsmial").kind is not ReplyKind.ANSWER
+    assert (
+        engine.reply("nhsmial wont let me send emails").topic
+        == engine.reply("nhsmail wont let me send emails").topic
+    )
+
+
+def test_damerau_counts_a_swap_as_one_edit() -> None:
+    assert damerau("recieve", "receive", 2) == 1
+    assert damerau("pasword", "password", 2) == 1
+    assert damerau("cat", "elephant", 2) == 3
