@@ -26,7 +26,9 @@ def to_json(reply: Reply) -> dict[str, object]:
         "confidence": reply.confidence,
         "answer": answer,
         "steps": list(reply.phone_steps.steps) if reply.phone_steps else [],
-        "suggestions": [{"topic": s.topic, "title": s.title, "confidence": s.confidence} for s in reply.suggestions],
+        "suggestions": [
+            {"topic": s.topic, "title": s.title, "confidence": s.confidence} for s in reply.suggestions
+        ],
     }
 
 
@@ -103,5 +105,7 @@ def ask_lines(engine: Engine, stdin: TextIO, stdout: TextIO, as_json: bool) -> N
     """One reply per input line, in one process: for scripts and evaluation harnesses."""
     for line in stdin:
         reply = engine.reply(line.rstrip("\n"))
-        stdout.write((json.dumps(to_json(reply), ensure_ascii=False) if as_json else to_text(reply) + "\n") + "\n")
+        stdout.write(
+            (json.dumps(to_json(reply), ensure_ascii=False) if as_json else to_text(reply) + "\n") + "\n"
+        )
         stdout.flush()
