@@ -165,21 +165,20 @@ class Normaliser:
 
     def terms(self, text: str, known: frozenset[str] | set[str] = frozenset()) -> list[str]:
         """The message's terms in order. Unknown words are kept (they tell that a message is about
-        something else) unless a close knowledge-base word makes them a typo."""
-        words: list[str] = []
-        for word in self.words(text):
-            if word in NEGATIONS:
-                words.append("not")
-            elif word not in STOPWORDS:
-                if (
-                    known
-                    and word not in self.vocabulary
-                    and word not in self._synonym_words
-                    and self.stem(word) not in known
-                ):
-                    word = self.correct(word) or word
-                words.append(word)
-        return [self.stem(w) for w in self._fold(words) if w not in STOPWORDS]
+        something else) unless a close knowledge-base word makes them a typo. Synonym phrases are
+        folded before small words are dropped, so "can't remember" and "never got" can be synonyms."""
+        words = [w if not known or self._is_known(w, known) else self.correct(w) or w for w in self.words(text)]
+        folded = ("not" if w in NEGATIONS else w for w in self._fold(words))
+        return [self.stem(w) for w in folded if w not in STOPWORDS]
+
+    def _is_known(self, word: str, known: frozenset[str] | set[str]) -> bool:
+        return (
+            word in STOPWORDS
+            or word in NEGATIONS
+            or word in self.vocabulary
+            or word in self._synonym_words
+            or self.stem(word) in known
+        )
 
 
 @dataclass(slots=True)
