@@ -18,10 +18,12 @@ class Engine:
     """Answers when sure, asks "did you mean" when torn or unsure, and says so honestly otherwise."""
 
     # Thresholds on the matcher's score in [0, 1], set on the developer question set (bench/accuracy.py).
-    ANSWER_AT = 0.42
-    CLARIFY_AT = 0.30
-    # an answer must beat the runner-up by this much, or the user chooses
-    MARGIN = 0.06
+    ANSWER_AT = 0.34
+    CLARIFY_AT = 0.28
+    # the runner-up's score as a share of the best: above TIE the user chooses; at or below LEAD the best
+    # is answered even from the clarify band (long messages score lower, but one topic can still stand out)
+    TIE = 0.92
+    LEAD = 0.7
     # did-you-mean lists topics scoring at least this share of the best
     CHOICE_SHARE = 0.75
 
@@ -86,8 +88,8 @@ class Engine:
             return self._fallback(best.score if best else 0.0)
         if matches[0] is not best:  # a subject the FAQ does not cover fits the message better
             return self._fallback(best.score)
-        runner_up = in_scope[1].score if len(in_scope) > 1 else 0.0
-        if best.score >= self.ANSWER_AT and best.score - runner_up >= self.MARGIN:
+        runner_up = in_scope[1].score / best.score if len(in_scope) > 1 else 0.0
+        if (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD:
             others = tuple(self._suggestion(m) for m in in_scope[1:MAX_CHOICES] if m.score >= self.ANSWER_AT)
             return self._answer(self._entries[best.topic], best.score, others)
         choices = tuple(

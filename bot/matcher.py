@@ -7,8 +7,10 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
-import snowballstemmer
+import numpy as np
+import Stemmer
 from english_words import get_english_words_set
 
 from bot.knowledge import KnowledgeBase
@@ -81,47 +83,17 @@ class Match:
     in_scope: bool
 
 
-class Normaliser:
-    """Message text to terms: mentions and URLs dropped, contractions opened, words corrected,
-    stemmed and folded into the knowledge base's synonym groups."""
+class Speller:
+    """Corrects a typo towards the knowledge base's own words; a real English word is never a typo."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._stemmer = snowballstemmer.stemmer("english")
-        self._stems: dict[str, str] = {}
+    def __init__(self, vocabulary: Iterable[str]) -> None:
         self._english = get_english_words_set(["gcide"], alpha=True, lower=True)
-        # synonym phrases, as word tuples, to their group's canonical words; longest phrases first
-        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
-        for canonical, variants in kb.synonyms.items():
-            target = tuple(self.words(canonical))
-            for variant in (canonical, *variants):
-                self._phrases[tuple(self.words(variant))] = target
-        # a synonym is a spelling the knowledge base knows, even a misspelling: never "correct" it
-        self._synonym_words = frozenset(w for phrase in self._phrases for w in phrase)
-        self._longest_phrase = max((len(p) for p in self._phrases), default=1)
-        self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
         self._by_deletion: dict[str, set[str]] = defaultdict(set)
+        for word in vocabulary:
+            if len(word) >= MIN_CORRECTABLE and not word.isdigit():
+                for d in _deletes(word, 2 if len(word) >= LONG_WORD else 1):
+                    self._by_deletion[d].add(word)
         self._corrections: dict[str, str | None] = {}
-
-    def learn(self, texts: Iterable[str]) -> None:
-        """Add the knowledge base's words, the only words a typo may be corrected into."""
-        for text in texts:
-            for word in self.words(text):
-                if word not in self.vocabulary and word not in STOPWORDS:
-                    self.vocabulary.add(word)
-                    if len(word) >= MIN_CORRECTABLE and not word.isdigit():
-                        for d in _deletes(word, 2 if len(word) >= LONG_WORD else 1):
-                            self._by_deletion[d].add(word)
-        self._corrections.clear()
-
-    @staticmethod
-    def clean(text: str) -> str:
-        text = _URL.sub(" ", _MENTION.sub(" ", text)).lower()
-        for pattern, replacement in _CONTRACTIONS:
-            text = pattern.sub(replacement, text)
-        return text
-
-    def words(self, text: str) -> list[str]:
-        return _WORD.findall(self.clean(text))
 
     def correct(self, word: str) -> str | None:
         """The knowledge base word a typo most likely meant, or None for a word it does not know."""
@@ -143,6 +115,48 @@ class Normaliser:
                 best = scored[0][2]
         self._corrections[word] = best
         return best
+
+
+class Normaliser:
+    """Message text to terms: mentions and URLs dropped, contractions opened, words corrected,
+    stemmed and folded into the knowledge base's synonym groups."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._stems: dict[str, str] = {}
+        # synonym phrases, as word tuples, to their group's canonical words; longest phrases first
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for canonical, variants in kb.synonyms.items():
+            target = tuple(self.words(canonical))
+            for variant in (canonical, *variants):
+                self._phrases[tuple(self.words(variant))] = target
+        # a synonym is a spelling the knowledge base knows, even a misspelling: never "correct" it
+        self._synonym_words = frozenset(w for phrase in self._phrases for w in phrase)
+        self._longest_phrase = max((len(p) for p in self._phrases), default=1)
+        self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
+        self._speller: Speller | None = None
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Add the knowledge base's words, the only words a typo may be corrected into."""
+        for text in texts:
+            self.vocabulary.update(w for w in self.words(text) if w not in STOPWORDS)
+        self._speller = None
+
+    @staticmethod
+    def clean(text: str) -> str:
+        text = _URL.sub(" ", _MENTION.sub(" ", text)).lower()
+        for pattern, replacement in _CONTRACTIONS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def words(self, text: str) -> list[str]:
+        return _WORD.findall(self.clean(text))
+
+    def correct(self, word: str) -> str | None:
+        # built on the first unknown word: many messages have none, and start-up time matters for the CLI
+        if self._speller is None:
+            self._speller = Speller(self.vocabulary)
+        return self._speller.correct(word)
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
@@ -167,7 +181,9 @@ class Normaliser:
         """The message's terms in order. Unknown words are kept (they tell that a message is about
         something else) unless a close knowledge-base word makes them a typo. Synonym phrases are
         folded before small words are dropped, so "can't remember" and "never got" can be synonyms."""
-        words = [w if not known or self._is_known(w, known) else self.correct(w) or w for w in self.words(text)]
+        words = [
+            w if not known or self._is_known(w, known) else self.correct(w) or w for w in self.words(text)
+        ]
         folded = ("not" if w in NEGATIONS else w for w in self._fold(words))
         return [self.stem(w) for w in folded if w not in STOPWORDS]
 
@@ -181,22 +197,23 @@ class Normaliser:
         )
 
 
-@dataclass(slots=True)
-class _Phrasing:
-    topic: int
-    norm: float  # the length of its idf-weighted term vector
+def _with_pairs(terms: list[str]) -> list[str]:
+    """The terms, and each two neighbouring terms in either order as one more ("password reset")."""
+    return terms + [" ".join(sorted(pair)) for pair in pairwise(terms) if pair[0] != pair[1]]
 
 
 class Matcher:
     """Ranks topics against a message by idf-weighted term overlap with each topic's phrasings."""
 
     # how much of a topic's score comes from its single closest phrasing, the rest from all its words
-    PHRASING_WEIGHT = 0.6
+    PHRASING_WEIGHT = 0.5
     # a word no topic uses: some evidence the message is about something else, but rambling messages
     # are full of such words too
-    UNKNOWN_WEIGHT = 2.9
+    UNKNOWN_WEIGHT = 2.2
     # a topic's closest phrasings count, the closest most: several near phrasings beat one lucky one
     NEIGHBOUR_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25)
+    # neighbouring words as one more term ("shared mailbox password" is not just "password")
+    PAIR_WEIGHT = 1.0
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.normaliser = Normaliser(kb)
@@ -207,60 +224,78 @@ class Matcher:
         self.normaliser.learn(text for _, _, texts in topics for text in texts)
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
 
-        term_lists = [[self.normaliser.terms(t) for t in texts] for _, _, texts in topics]
+        term_lists = [[_with_pairs(self.normaliser.terms(t)) for t in texts] for _, _, texts in topics]
         self.known: frozenset[str] = frozenset(t for lists in term_lists for terms in lists for t in terms)
         document_frequency: dict[str, int] = defaultdict(int)
         for lists in term_lists:
             for term in {t for terms in lists for t in terms}:
                 document_frequency[term] += 1
         n = len(topics)
-        self.idf = {t: math.log((n + 1) / (df + 0.5)) for t, df in document_frequency.items()}
+        self.idf = {
+            t: math.log((n + 1) / (df + 0.5)) * (self.PAIR_WEIGHT if " " in t else 1.0)
+            for t, df in document_frequency.items()
+        }
 
-        self._phrasings: list[_Phrasing] = []
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self._topic_terms: list[dict[str, float]] = []
+        self._term_ids = {t: i for i, t in enumerate(self.idf)}
+        idf = np.array(list(self.idf.values()))
+
+        # phrasings are numbered topic by topic; one extra, empty phrasing pads the per-topic table below
+        postings: dict[int, list[int]] = defaultdict(list)
+        norms: list[float] = []
+        slots: list[list[int]] = []
+        self._typical = np.zeros((len(topics), len(idf)))
         for index, lists in enumerate(term_lists):
-            share: dict[str, int] = defaultdict(int)
+            mine: list[int] = []
+            share: dict[int, int] = defaultdict(int)
             for terms in lists:
-                unique = set(terms)
-                if not unique:
-                    continue
-                p = len(self._phrasings)
-                self._phrasings.append(_Phrasing(index, math.sqrt(sum(self.idf[t] ** 2 for t in unique))))
-                for term in unique:
-                    self._postings[term].append((p, self.idf[term] ** 2))
-                    share[term] += 1
+                ids = {self._term_ids[t] for t in terms}
+                if ids:
+                    mine.append(len(norms))
+                    for i in ids:
+                        postings[i].append(len(norms))
+                        share[i] += 1
+                    norms.append(math.sqrt(sum(idf[i] ** 2 for i in ids)))
+            slots.append(mine)
             # how typical each word is of the topic: in most of its phrasings, or in one
-            self._topic_terms.append({t: min(1.0, 0.5 + c / len(lists)) for t, c in share.items()})
-
-    def weight(self, term: str) -> float:
-        return self.idf.get(term, self.UNKNOWN_WEIGHT)
+            for i, count in share.items():
+                self._typical[index, i] = idf[i] * min(1.0, 0.5 + count / len(lists))
+        self._empty = len(norms)
+        self._norms = np.array([*norms, 1.0])
+        self._postings = {i: np.array(p, dtype=np.intp) for i, p in postings.items()}
+        self._idf = idf
+        width = max(max(len(m) for m in slots), len(self.NEIGHBOUR_WEIGHTS))
+        self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
+        self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS) / sum(self.NEIGHBOUR_WEIGHTS)
 
     def rank(self, text: str) -> list[Match]:
         """Every topic sharing a term with the message, best first. An empty list means no match at all."""
-        terms = set(self.normaliser.terms(text, self.known))
-        if not terms:
+        terms = set(_with_pairs(self.normaliser.terms(text, self.known)))
+        ids = [self._term_ids[t] for t in terms if t in self._term_ids]
+        if not ids:
             return []
-        query_norm = math.sqrt(sum(self.weight(t) ** 2 for t in terms))
-        query_mass = sum(self.weight(t) for t in terms)
-        overlap: dict[int, float] = defaultdict(float)
-        for term in terms:
-            for p, w in self._postings.get(term, ()):
-                overlap[p] += w
-        cosines: dict[int, list[float]] = defaultdict(list)
-        for p, dot in overlap.items():
-            phrasing = self._phrasings[p]
-            cosines[phrasing.topic].append(dot / (query_norm * phrasing.norm))
-        matches = []
-        for topic, values in cosines.items():
-            closest = sorted(values, reverse=True)[: len(self.NEIGHBOUR_WEIGHTS)]
-            cosine = sum(w * c for w, c in zip(self.NEIGHBOUR_WEIGHTS, closest, strict=False)) / sum(
-                self.NEIGHBOUR_WEIGHTS
-            )
-            typical = self._topic_terms[topic]
-            coverage = sum(self.weight(t) * typical[t] for t in terms if t in typical) / query_mass
-            score = self.PHRASING_WEIGHT * cosine + (1 - self.PHRASING_WEIGHT) * coverage
-            name, in_scope = self._topics[topic]
-            matches.append(Match(name, min(1.0, score), in_scope))
-        matches.sort(key=lambda m: m.score, reverse=True)
-        return matches
+        # a word no topic uses counts against every topic; a pair no phrasing has is no evidence either way
+        unknown = sum(1 for t in terms if t not in self._term_ids and " " not in t)
+        weights = self._idf[ids]
+        query_norm = math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2)
+        query_mass = float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT
+
+        hits = np.concatenate([self._postings[i] for i in ids])
+        dots = np.bincount(
+            hits,
+            weights=np.repeat(weights**2, [len(self._postings[i]) for i in ids]),
+            minlength=self._empty + 1,
+        )
+        cosines = (dots / (self._norms * query_norm))[self._slots]
+        closest = -np.partition(-cosines, len(self._neighbour_weights) - 1, axis=1)[
+            :, : len(self._neighbour_weights)
+        ]
+        closest.sort(axis=1)
+        neighbours = closest[:, ::-1] @ self._neighbour_weights
+        coverage = self._typical[:, ids].sum(axis=1) / query_mass
+        scores = self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage
+        order = np.argsort(-scores)
+        return [
+            Match(self._topics[i][0], min(1.0, float(scores[i])), self._topics[i][1])
+            for i in order
+            if scores[i] > 0
+        ]
