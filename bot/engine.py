@@ -19,10 +19,10 @@ class Engine:
 
     # Thresholds on the matcher's score in [0, 1], set on the developer question set (bench/accuracy.py).
     ANSWER_AT = 0.34
-    CLARIFY_AT = 0.28
+    CLARIFY_AT = 0.22
     # the runner-up's score as a share of the best: above TIE the user chooses; at or below LEAD the best
     # is answered even from the clarify band (long messages score lower, but one topic can still stand out)
-    TIE = 0.92
+    TIE = 0.9
     LEAD = 0.7
     # did-you-mean lists topics scoring at least this share of the best
     CHOICE_SHARE = 0.75
@@ -86,9 +86,11 @@ class Engine:
         best = in_scope[0] if in_scope else None
         if best is None or best.score < self.CLARIFY_AT:
             return self._fallback(best.score if best else 0.0)
-        if matches[0] is not best:  # a subject the FAQ does not cover fits the message better
-            return self._fallback(best.score)
+        if matches[0] is not best and best.score < matches[0].score * self.TIE:
+            return self._fallback(best.score)  # a subject the FAQ does not cover fits the message better
         runner_up = in_scope[1].score / best.score if len(in_scope) > 1 else 0.0
+        if matches[0] is not best:  # as close to a subject the FAQ does not cover: the user decides
+            runner_up = 1.0
         if (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD:
             others = tuple(self._suggestion(m) for m in in_scope[1:MAX_CHOICES] if m.score >= self.ANSWER_AT)
             return self._answer(self._entries[best.topic], best.score, others)

@@ -206,10 +206,10 @@ class Matcher:
     """Ranks topics against a message by idf-weighted term overlap with each topic's phrasings."""
 
     # how much of a topic's score comes from its single closest phrasing, the rest from all its words
-    PHRASING_WEIGHT = 0.5
+    PHRASING_WEIGHT = 0.4
     # a word no topic uses: some evidence the message is about something else, but rambling messages
     # are full of such words too
-    UNKNOWN_WEIGHT = 2.2
+    UNKNOWN_WEIGHT = 2.9
     # a topic's closest phrasings count, the closest most: several near phrasings beat one lucky one
     NEIGHBOUR_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25)
     # neighbouring words as one more term ("shared mailbox password" is not just "password")
