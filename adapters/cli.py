@@ -82,6 +82,14 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except BrokenPipeError:  # the reader went away (`| head`): not an error worth a traceback
+        sys.stderr.close()
+        raise SystemExit(1) from None
+
+
+def _main(argv: list[str] | None) -> None:
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
