@@ -214,6 +214,8 @@ class Matcher:
     NEIGHBOUR_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25)
     # neighbouring words as one more term ("shared mailbox password" is not just "password")
     PAIR_WEIGHT = 1.0
+    # a word in one phrasing only is likely background ("came back from leave today"), not the topic's
+    INCIDENTAL_WEIGHT = 0.7
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.normaliser = Normaliser(kb)
@@ -231,8 +233,15 @@ class Matcher:
             for term in {t for terms in lists for t in terms}:
                 document_frequency[term] += 1
         n = len(topics)
+        phrasing_frequency: dict[str, int] = defaultdict(int)
+        for lists in term_lists:
+            for terms in lists:
+                for term in set(terms):
+                    phrasing_frequency[term] += 1
         self.idf = {
-            t: math.log((n + 1) / (df + 0.5)) * (self.PAIR_WEIGHT if " " in t else 1.0)
+            t: math.log((n + 1) / (df + 0.5))
+            * (self.PAIR_WEIGHT if " " in t else 1.0)
+            * (self.INCIDENTAL_WEIGHT if phrasing_frequency[t] == 1 else 1.0)
             for t, df in document_frequency.items()
         }
 
