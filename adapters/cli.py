@@ -97,7 +97,11 @@ def _main(argv: list[str] | None) -> None:
     if args.command == "teams-package":
         from adapters.teams_package import write_package
 
-        print(write_package(args.app_id, args.out))
+        try:
+            print(write_package(args.app_id, args.out))
+        except (ValueError, OSError) as error:
+            print(f"nhsmail-bot: {error}", file=sys.stderr)
+            raise SystemExit(2) from error
         return
     try:
         engine = Engine(load_knowledge(args.knowledge))

@@ -45,6 +45,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
 MIN_CORRECTABLE = 4
 LONG_WORD = 7
+# no real word is longer; a longer "word" (a pasted token, a key held down) is not worth the search
+MAX_CORRECTABLE = 24
 
 
 def damerau(a: str, b: str, limit: int) -> int:
@@ -100,7 +102,11 @@ class Speller:
         if word in self._corrections:
             return self._corrections[word]
         best: str | None = None
-        if len(word) >= MIN_CORRECTABLE and not word.isdigit() and word not in self._english:
+        if (
+            MIN_CORRECTABLE <= len(word) <= MAX_CORRECTABLE
+            and not word.isdigit()
+            and word not in self._english
+        ):
             limit = 2 if len(word) >= LONG_WORD else 1
             candidates: set[str] = set()
             for d in _deletes(word, limit):

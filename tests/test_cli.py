@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,3 +79,14 @@ def test_kb_check_routes_every_phrasing() -> None:
     result = run("kb", "check")
     assert result.returncode == 0, result.stdout
     assert "test all:" in result.stdout
+
+
+def test_teams_package_is_written_and_a_bad_id_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "teams.zip"
+    app_id = "2b7a8c3e-1f4d-4e5a-9b6c-7d8e9f0a1b2c"
+    assert run("teams-package", "--app-id", app_id, "--out", str(out)).returncode == 0
+    with zipfile.ZipFile(out) as package:
+        assert sorted(package.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        assert json.loads(package.read("manifest.json"))["bots"][0]["botId"] == app_id
+    refused = run("teams-package", "--app-id", "not-a-guid", "--out", str(tmp_path / "x.zip"))
+    assert refused.returncode == 2 and "GUID" in refused.stderr and "Traceback" not in refused.stderr

@@ -72,6 +72,11 @@ def test_a_huge_message_is_answered(engine: Engine) -> None:
     assert (reply.kind, reply.topic) == (ReplyKind.ANSWER, "password-not-received")
 
 
+@pytest.mark.parametrize("message", ["x" * 100_000, "pasword" * 5_000, "🙂" * 50_000, "<at>" * 25_000])
+def test_one_endless_word_is_no_question(engine: Engine, message: str) -> None:
+    assert converse(engine, message).kind in (ReplyKind.FALLBACK, ReplyKind.SMALLTALK)
+
+
 def test_only_the_start_of_a_huge_message_is_read(engine: Engine) -> None:
     padding = "blah " * (MAX_MESSAGE_CHARS // 5)
     assert engine.reply(padding + "my password text never arrived").kind is not ReplyKind.ANSWER

@@ -1,0 +1,170 @@
+"""Every card the bot can send is valid Adaptive Card 1.5; the converters at the edge do what they say."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from botbuilder.schema import Activity
+from teams_fakes import PAYLOADS, card_errors, submits, visible_text
+
+from adapters.teams import MAX_QUESTION_CHARS, Click, is_loopback, to_activity, to_card, to_click, to_question
+from bot.engine import Engine
+from bot.models import Reply, ReplyKind, Suggestion
+
+CARDS = Path(__file__).resolve().parents[2] / "adapters" / "cards"
+
+
+def _replies(engine: Engine) -> dict[str, Reply]:
+    replies = {f"answer:{t.topic}": engine.answer_topic(t.topic) for t in engine.topics()}
+    for message in ("ods code", "email", "account", "flibbertigibbet wobble", "help", "hello", "thanks", ""):
+        replies[f"reply:{message}"] = engine.reply(message)
+    replies["welcome"] = engine.welcome()
+    return replies
+
+
+def test_every_card_the_engine_can_lead_to_is_valid_adaptive_card_1_5(engine: Engine) -> None:
+    replies = _replies(engine)
+    kinds = {reply.kind for reply in replies.values()}
+    assert kinds == set(ReplyKind)  # answer, clarify, fallback and small talk all covered
+    assert any(reply.phone_steps for reply in replies.values())  # and the IVR card
+
+    for name, reply in replies.items():
+        for feedback_given in (False, True):
+            card = to_card(reply, feedback_given=feedback_given)
+            assert card_errors(card) == [], name
+            assert card["version"] == "1.5"
+            assert "${" not in json.dumps(card), name
+            assert card["fallbackText"] == reply.text
+
+
+@pytest.mark.parametrize("name", ["feedback", "error"])
+def test_notices_are_valid_adaptive_cards(name: str) -> None:
+    card = json.loads((CARDS / f"{name}.json").read_text(encoding="utf-8"))
+
+    assert card_errors(card) == []
+    assert card["fallbackText"] == visible_text(card)
+
+
+def test_answer_cards_offer_feedback_until_it_is_given(engine: Engine) -> None:
+    reply = engine.answer_topic("cannot-send")
+
+    open_card = to_card(reply)
+    done_card = to_card(reply, feedback_given=True)
+
+    assert [s["helpful"] for s in submits(open_card) if s["action"] == "feedback"] == [True, False]
+    assert [s for s in submits(done_card) if s["action"] == "feedback"] == []
+    assert "Thanks for your feedback." in visible_text(done_card)
+
+
+def test_clarify_offers_at_most_three_choices() -> None:
+    reply = Reply(
+        ReplyKind.CLARIFY,
+        "Did you mean one of these?",
+        paragraphs=("Did you mean:",),
+        suggestions=tuple(Suggestion(f"topic-{n}", f"Topic {n}") for n in range(5)),
+    )
+
+    card = to_card(reply)
+
+    assert submits(card) == [{"action": "topic", "topic": f"topic-{n}"} for n in range(3)]
+
+
+def test_links_in_answers_become_markdown_with_their_labels_and_keep_the_full_stop(engine: Engine) -> None:
+    card = to_card(engine.answer_topic("forgotten-password"))
+
+    text = visible_text(card)
+
+    assert (
+        "[Unlocking your account (NHSmail support)](https://support.nhs.net/knowledge-base/unlocking-your-account/)"
+        in text
+    )
+    assert "https://support.nhs.net/knowledge-base/unlocking-your-account/)." not in text
+
+
+def test_the_activity_has_a_plain_text_summary_and_the_card_attached(engine: Engine) -> None:
+    activity = to_activity(engine.reply("flibbertigibbet wobble"))
+
+    assert activity.type == "message"
+    assert activity.summary.startswith("Sorry, I'm not sure")
+    (attachment,) = activity.attachments
+    assert attachment.content_type == "application/vnd.microsoft.card.adaptive"
+    assert attachment.content["type"] == "AdaptiveCard"
+
+
+def _activity(name: str, **changes: object) -> Activity:
+    data = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    data.update(changes)
+    return Activity().deserialize(data)
+
+
+def test_to_question_removes_only_the_bots_own_mention() -> None:
+    bot = {
+        "type": "mention",
+        "text": "<at>NHSmail Bot</at>",
+        "mentioned": {"id": "28:0b5d7f9e-1c3a-4e5f-9a7b-2c4d6e8f0a1b"},
+    }
+    jo = {"type": "mention", "text": "<at>Jo Smith</at>", "mentioned": {"id": "29:jo", "name": "Jo Smith"}}
+    activity = _activity(
+        "channel_mention",
+        text="<at>NHSmail Bot</at> can <at>Jo Smith</at> open the shared mailbox?&nbsp;Tom &amp; I can&#39;t",
+        entities=[bot, jo],
+    )
+
+    assert to_question(activity) == "can Jo Smith open the shared mailbox? Tom & I can't"
+
+
+def test_to_question_ignores_a_mention_of_the_bots_name_by_someone_else() -> None:
+    # a mention entity for another id with the bot's display name must not be stripped as the bot's
+    impostor = {"type": "mention", "text": "<at>Jo</at>", "mentioned": {"id": "29:jo", "name": "Jo"}}
+    activity = _activity("channel_mention", text="<at>Jo</at> forgotten password", entities=[impostor])
+
+    assert to_question(activity) == "Jo forgotten password"
+
+
+def test_to_question_is_capped_and_on_one_line() -> None:
+    activity = _activity("personal_message", text="locked\n\nout " * 5000)
+
+    question = to_question(activity)
+
+    assert len(question) == MAX_QUESTION_CHARS
+    assert "\n" not in question
+
+
+@pytest.mark.parametrize(
+    ("value", "click"),
+    [
+        ({"action": "topic", "topic": "apply"}, Click("topic", "apply")),
+        ({"action": "topic"}, Click("topic", "")),  # the menu's Submit with nothing chosen
+        ({"action": "feedback", "topic": "apply", "helpful": False}, Click("feedback", "apply", False)),
+        ({"action": "feedback", "topic": "apply", "helpful": "yes"}, None),
+        ({"action": "feedback", "helpful": True}, None),
+        ({"action": "topic", "topic": ["apply"]}, None),
+        ({"verb": "approve"}, None),
+        ([1, 2], None),
+        ("topic", None),
+        (None, None),
+    ],
+)
+def test_to_click(value: object, click: Click | None) -> None:
+    assert to_click(value) == click
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:9000/", True),
+        ("http://localhost:3979", True),
+        ("http://[::1]:9000/", True),
+        ("https://127.8.9.10/", True),
+        ("https://smba.trafficmanager.net/uk/", False),
+        ("http://localhost.attacker.example/", False),
+        ("http://127.0.0.1@attacker.example/", False),
+        ("ftp://127.0.0.1/", False),
+        ("http://[::1/", False),
+        ("", False),
+    ],
+)
+def test_is_loopback(url: str, loopback: bool) -> None:
+    assert is_loopback(url) is loopback
