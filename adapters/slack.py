@@ -6,8 +6,6 @@ import asyncio
 import json
 import logging
 import re
-import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
 from pathlib import Path
@@ -27,6 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.recent import RecentKeys
 from adapters.settings import Settings
 from bot.engine import Engine
 from bot.models import Feedback, Reply, ReplyKind, Suggestion
@@ -274,31 +273,6 @@ def _labels() -> dict[str, str]:
     return labels
 
 
-# ---------------------------------------------------------------- event ids seen
-
-
-class RecentIds:
-    """Ids seen lately, bounded in number and age: Slack redelivers an event it thinks failed."""
-
-    def __init__(
-        self, ttl: float = 600.0, max_size: int = 10_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.ttl, self.max_size, self.clock = ttl, max_size, clock
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def add(self, key: str) -> bool:
-        """Remember `key`; False if it was already there."""
-        now = self.clock()
-        while self._seen and (
-            len(self._seen) >= self.max_size or next(iter(self._seen.values())) < now - self.ttl
-        ):
-            self._seen.popitem(last=False)
-        if key in self._seen:
-            return False
-        self._seen[key] = now
-        return True
-
-
 # ---------------------------------------------------------------- Bolt listeners
 
 
@@ -311,12 +285,12 @@ class SlackBot:
         self.engine = engine
         self.retry_handlers = retry_handlers
         self.sdk_logger = sdk_logger
-        self.seen = RecentIds()
+        self.seen = RecentKeys(ttl=600.0)
 
     async def once(self, body: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Answer each event once: a retry of an event already taken is acknowledged and dropped."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not self.seen.add(event_id):
+        if isinstance(event_id, str) and not self.seen.first_time(event_id):
             logger.info("Slack event %s delivered again: already answered", event_id)
             return BoltResponse(status=200, body="")
         await next_()

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants
 
+from adapters.recent import RecentKeys
 from adapters.settings import Settings
 from bot.engine import Engine
 from bot.models import Contact, Feedback, Reply, ReplyKind, Suggestion
@@ -519,28 +519,6 @@ class TokenGate:
             raise Unauthorized(f"bad signature or claims: {error}") from None
 
 
-class RecentActivities:
-    """Activity keys seen lately, so an activity Teams re-sends is answered once. Bounded in size and age."""
-
-    def __init__(self, ttl: float = DEDUP_TTL_SECONDS, max_entries: int = DEDUP_MAX_ENTRIES) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def seen(self, key: str) -> bool:
-        """Record `key`; True if it was already recorded within the TTL."""
-        now = time.monotonic()
-        while self._seen:
-            oldest, at = next(iter(self._seen.items()))
-            if now - at < self.ttl and len(self._seen) < self.max_entries:
-                break
-            del self._seen[oldest]
-        if key in self._seen:
-            return True
-        self._seen[key] = now
-        return False
-
-
 # ---------------------------------------------------------------------------------------------------
 # The HTTP endpoint
 
@@ -583,7 +561,7 @@ class TeamsEndpoint:
         self.bot = NhsmailTeamsBot(engine)
         self.keys = OpenIdKeys()
         self.gate = TokenGate(settings.app_id, self.keys)
-        self.recent = RecentActivities()
+        self.recent = RecentKeys(ttl=DEDUP_TTL_SECONDS, max_size=DEDUP_MAX_ENTRIES)
         self._executor: ThreadPoolExecutor | None = None
 
     async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
@@ -622,7 +600,7 @@ class TeamsEndpoint:
             except Unauthorized as error:
                 logger.warning("teams: refused a request: %s", error)
                 return _refuse(401, "unauthorized")
-        if activity.id and self.recent.seen(f"{activity.conversation.id}|{activity.id}"):
+        if activity.id and not self.recent.first_time(f"{activity.conversation.id}|{activity.id}"):
             logger.info("teams: activity re-sent by the channel, already answered")
             return web.Response(status=200)
         try:

@@ -5,43 +5,15 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from teams_fakes import FakeConnector, serve
+from teams_fakes import FakeConnector, Teams, serve
 
 from adapters.server import create_app
 from adapters.settings import Settings
 from bot.engine import Engine
 from bot.feedback import InMemoryFeedback
-
-
-@dataclass
-class Teams:
-    """A client that posts activities as the Bot Connector does, and the fake connector the bot answers."""
-
-    session: aiohttp.ClientSession
-    url: str
-    connector: FakeConnector
-    feedback: InMemoryFeedback
-    app: web.Application
-    app_id: str = ""
-
-    async def post(self, activity: Any, token: str | None = None, **kwargs: Any) -> aiohttp.ClientResponse:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.session.post(
-            f"{self.url}/api/messages", json=activity, headers=headers, **kwargs
-        ) as r:
-            await r.read()
-            return r
-
-    async def get(self, path: str) -> aiohttp.ClientResponse:
-        async with self.session.get(f"{self.url}{path}") as response:
-            await response.read()
-            return response
 
 
 @pytest.fixture

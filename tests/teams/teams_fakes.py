@@ -13,14 +13,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import jsonschema
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from bot.feedback import InMemoryFeedback
+
 PAYLOADS = Path(__file__).parent / "payloads"
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 BOT_ID = "28:0b5d7f9e-1c3a-4e5f-9a7b-2c4d6e8f0a1b"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -218,3 +221,28 @@ def submits(card: Any) -> list[dict[str, Any]]:
 
     walk(card)
     return found
+
+
+@dataclass
+class Teams:
+    """A client that posts activities as the Bot Connector does, and the fake connector the bot answers."""
+
+    session: aiohttp.ClientSession
+    url: str
+    connector: FakeConnector
+    feedback: InMemoryFeedback
+    app: web.Application
+    app_id: str = ""
+
+    async def post(self, activity: Any, token: str | None = None, **kwargs: Any) -> aiohttp.ClientResponse:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.session.post(
+            f"{self.url}/api/messages", json=activity, headers=headers, **kwargs
+        ) as r:
+            await r.read()
+            return r
+
+    async def get(self, path: str) -> aiohttp.ClientResponse:
+        async with self.session.get(f"{self.url}{path}") as response:
+            await response.read()
+            return response

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import Teams
-from teams_fakes import card_errors, payload, submits, visible_text
+from teams_fakes import Teams, card_errors, payload, submits, visible_text
 
 from bot.engine import Engine
 

@@ -10,8 +10,7 @@ import uuid
 
 import pytest
 from aiohttp import web
-from conftest import Teams
-from teams_fakes import FakeOpenId, forged_token, payload, serve, signed_token
+from teams_fakes import FakeOpenId, Teams, forged_token, payload, serve, signed_token
 
 from adapters.server import create_app
 from adapters.settings import Settings
