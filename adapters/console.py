@@ -37,12 +37,13 @@ def _numbered(items: Iterable[Suggestion], start: int = 1) -> list[str]:
 
 
 def choices_of(reply: Reply) -> tuple[Suggestion, ...]:
-    """What a typed number picks, in the order `to_text` numbers them."""
+    """What a typed number picks, in the order `to_text` numbers them: the whole topic list only when
+    asked for help; a fallback offers examples and says how to get the list."""
     if reply.kind is ReplyKind.CLARIFY:
         return reply.suggestions
-    if reply.kind is ReplyKind.ANSWER:
-        return reply.follow_ups
-    return reply.menu or reply.follow_ups
+    if reply.kind is ReplyKind.SMALLTALK and reply.menu:
+        return reply.menu
+    return reply.follow_ups
 
 
 def to_text(reply: Reply) -> str:
@@ -51,10 +52,12 @@ def to_text(reply: Reply) -> str:
         return "\n".join([reply.paragraphs[0], *_numbered(reply.suggestions), "Type a number to choose."])
     if reply.kind is not ReplyKind.ANSWER:
         lines = list(reply.paragraphs)
-        lines += [f"  {c.label}: {c.value}" for c in reply.contacts]
         choices = choices_of(reply)
         if choices:
-            lines += ["Topics I can answer:" if reply.menu else "For example:", *_numbered(choices)]
+            lines += [
+                "Topics I can answer:" if choices == reply.menu else "For example:",
+                *_numbered(choices),
+            ]
             lines.append("Type a number to choose, or ask in your own words.")
         return "\n".join(lines)
     lines = [f"== {reply.title} ==", ""]

@@ -130,11 +130,12 @@ class Engine:
         messages, desk = self.kb.messages, self.kb.helpdesk
         helpdesk = messages.fallback_helpdesk.format(name=desk.name, email=desk.email, phone=desk.phone)
         examples = tuple(Suggestion(t, self._entries[t].short_title) for t in messages.examples)
+        paragraphs = (messages.fallback, helpdesk, messages.fallback_topics)
         return Reply(
             ReplyKind.FALLBACK,
-            text="\n\n".join([messages.fallback, helpdesk, 'Type "help" to see the topics I can answer.']),
+            text="\n\n".join(paragraphs),
             confidence=round(confidence, 3),
-            paragraphs=(messages.fallback, helpdesk),
+            paragraphs=paragraphs,
             contacts=self._helpdesk,
             follow_ups=examples,
             menu=self._menu,

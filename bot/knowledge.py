@@ -58,6 +58,7 @@ class Messages:
     clarify: str
     fallback: str
     fallback_helpdesk: str
+    fallback_topics: str
     empty: str
     smalltalk: Mapping[str, frozenset[str]]  # kind -> words; "filler" words carry no kind
 
@@ -231,6 +232,7 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         clarify=r.text("clarify"),
         fallback=r.text("fallback"),
         fallback_helpdesk=r.text("fallback_helpdesk"),
+        fallback_topics=r.text("fallback_topics"),
         empty=r.text("empty"),
         smalltalk=smalltalk,
     )
