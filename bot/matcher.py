@@ -222,6 +222,12 @@ class Matcher:
     PAIR_WEIGHT = 1.0
     # a word in one phrasing only is likely background ("came back from leave today"), not the topic's
     INCIDENTAL_WEIGHT = 0.7
+    # a long message's own length counts less than in proportion: staff wrap a question in background,
+    # and that should not bury it. Past these sizes (about a dozen words) the query's norm and mass grow
+    # as size ** LONG_DAMPING.
+    LONG_DAMPING = 0.7
+    NORM_REF = 12.0
+    MASS_REF = 20.0
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.normaliser = Normaliser(kb)
@@ -282,6 +288,10 @@ class Matcher:
         self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
         self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS) / sum(self.NEIGHBOUR_WEIGHTS)
 
+    def _damp(self, size: float, reference: float) -> float:
+        """`size` up to `reference`; beyond it, growing more slowly."""
+        return size if size <= reference else reference * (size / reference) ** self.LONG_DAMPING
+
     def rank(self, text: str) -> list[Match]:
         """Every topic sharing a term with the message, best first. An empty list means no match at all."""
         terms = set(_with_pairs(self.normaliser.terms(text, self.known)))
@@ -291,8 +301,10 @@ class Matcher:
         # a word no topic uses counts against every topic; a pair no phrasing has is no evidence either way
         unknown = sum(1 for t in terms if t not in self._term_ids and " " not in t)
         weights = self._idf[ids]
-        query_norm = math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2)
-        query_mass = float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT
+        query_norm = self._damp(
+            math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
+        )
+        query_mass = self._damp(float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
 
         hits = np.concatenate([self._postings[i] for i in ids])
         dots = np.bincount(
