@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -209,7 +209,8 @@ def _with_pairs(terms: list[str]) -> list[str]:
 
 
 class Matcher:
-    """Ranks topics against a message by idf-weighted term overlap with each topic's phrasings."""
+    """Ranks topics against a message by idf-weighted overlap of terms, and of neighbouring pairs of terms
+    ("shared mailbox password" is not just "password"), with each topic's phrasings."""
 
     # how much of a topic's score comes from its single closest phrasing, the rest from all its words
     PHRASING_WEIGHT = 0.4
@@ -218,8 +219,6 @@ class Matcher:
     UNKNOWN_WEIGHT = 2.9
     # a topic's closest phrasings count, the closest most: several near phrasings beat one lucky one
     NEIGHBOUR_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25)
-    # neighbouring words as one more term ("shared mailbox password" is not just "password")
-    PAIR_WEIGHT = 1.0
     # a word in one phrasing only is likely background ("came back from leave today"), not the topic's
     INCIDENTAL_WEIGHT = 0.7
     # a long message's own length counts less than in proportion: staff wrap a question in background,
@@ -239,23 +238,20 @@ class Matcher:
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
 
         term_lists = [[_with_pairs(self.normaliser.terms(t)) for t in texts] for _, _, texts in topics]
-        self.known: frozenset[str] = frozenset(t for lists in term_lists for terms in lists for t in terms)
-        document_frequency: dict[str, int] = defaultdict(int)
+        topic_frequency: Counter[str] = Counter()
+        phrasing_frequency: Counter[str] = Counter()
         for lists in term_lists:
-            for term in {t for terms in lists for t in terms}:
-                document_frequency[term] += 1
+            phrasings = [set(terms) for terms in lists]
+            topic_frequency.update(set().union(*phrasings))
+            for phrasing in phrasings:
+                phrasing_frequency.update(phrasing)
         n = len(topics)
-        phrasing_frequency: dict[str, int] = defaultdict(int)
-        for lists in term_lists:
-            for terms in lists:
-                for term in set(terms):
-                    phrasing_frequency[term] += 1
         self.idf = {
             t: math.log((n + 1) / (df + 0.5))
-            * (self.PAIR_WEIGHT if " " in t else 1.0)
             * (self.INCIDENTAL_WEIGHT if phrasing_frequency[t] == 1 else 1.0)
-            for t, df in document_frequency.items()
+            for t, df in topic_frequency.items()
         }
+        self.known = frozenset(self.idf)
 
         self._term_ids = {t: i for i, t in enumerate(self.idf)}
         idf = np.array(list(self.idf.values()))
