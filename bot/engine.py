@@ -41,6 +41,7 @@ class Engine:
             Contact("email", desk.email, desk.name),
         )
         self._menu = tuple(Suggestion(e.id, e.short_title) for e in kb.entries)
+        self._examples = tuple(Suggestion(t, self._entries[t].short_title) for t in kb.messages.examples)
 
     @classmethod
     def load(cls, feedback: FeedbackSink | None = None) -> Engine:
@@ -72,14 +73,10 @@ class Engine:
         return self._answer(entry, 1.0) if entry else self._fallback(0.0)
 
     def welcome(self) -> Reply:
-        examples = tuple(Suggestion(t, self._entries[t].short_title) for t in self.kb.messages.examples)
-        text = "\n".join([self.kb.messages.welcome, *(f"- {s.title}" for s in examples)])
+        text = "\n".join([self.kb.messages.welcome, *(f"- {s.title}" for s in self._examples)])
         return Reply(
-            ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=examples
+            ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=self._examples
         )
-
-    def help(self) -> Reply:
-        return self._smalltalk(self.kb.messages.help, with_menu=True)
 
     def _decide(self, matches: list[Match]) -> Reply:
         in_scope = [m for m in matches if m.in_scope]
@@ -129,7 +126,6 @@ class Engine:
     def _fallback(self, confidence: float) -> Reply:
         messages, desk = self.kb.messages, self.kb.helpdesk
         helpdesk = messages.fallback_helpdesk.format(name=desk.name, email=desk.email, phone=desk.phone)
-        examples = tuple(Suggestion(t, self._entries[t].short_title) for t in messages.examples)
         paragraphs = (messages.fallback, helpdesk, messages.fallback_topics)
         return Reply(
             ReplyKind.FALLBACK,
@@ -137,7 +133,7 @@ class Engine:
             confidence=round(confidence, 3),
             paragraphs=paragraphs,
             contacts=self._helpdesk,
-            follow_ups=examples,
+            follow_ups=self._examples,
             menu=self._menu,
         )
 
