@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.feedback import FeedbackSink, InMemoryFeedback
-from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.knowledge import SMALLTALK_KINDS, KnowledgeBase, load_knowledge
 from bot.matcher import Match, Matcher
 from bot.models import Contact, Entry, Feedback, Reply, ReplyKind, Suggestion
 
@@ -83,11 +83,11 @@ class Engine:
         best = in_scope[0] if in_scope else None
         if best is None or best.score < self.CLARIFY_AT:
             return self._fallback(best.score if best else 0.0)
-        if matches[0] is not best and best.score < matches[0].score * self.TIE:
+        out_of_scope = None if matches[0].in_scope else matches[0]
+        if out_of_scope and best.score < out_of_scope.score * self.TIE:
             return self._fallback(best.score)  # a subject the FAQ does not cover fits the message better
-        runner_up = in_scope[1].score / best.score if len(in_scope) > 1 else 0.0
-        if matches[0] is not best:  # as close to a subject the FAQ does not cover: the user decides
-            runner_up = 1.0
+        # the closest rival's score as a share of the best; an out-of-scope subject this close is a tie
+        runner_up = 1.0 if out_of_scope else (in_scope[1].score / best.score if len(in_scope) > 1 else 0.0)
         if (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD:
             others = tuple(self._suggestion(m) for m in in_scope[1:MAX_CHOICES] if m.score >= self.ANSWER_AT)
             return self._answer(self._entries[best.topic], best.score, others)
@@ -141,9 +141,7 @@ class Engine:
         if not all(w in self._smalltalk_words for w in words):
             return None
         kinds = self.kb.messages.smalltalk
-        return next(
-            (k for k in ("thanks", "goodbye", "help", "greeting") if kinds[k].intersection(words)), "help"
-        )
+        return next((k for k in SMALLTALK_KINDS if kinds[k].intersection(words)), "help")
 
     def _smalltalk(self, said: str, with_menu: bool = False) -> Reply:
         lines = [said, *(f"{n}. {s.title}" for n, s in enumerate(self._menu, 1))] if with_menu else [said]

@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
 FAQ_FILE = "faq.yaml"
 MESSAGES_FILE = "messages.yaml"
 MIN_ALTERNATES = 8
+# in the order they decide a reply: "thanks, bye" is thanks
 SMALLTALK_KINDS = ("thanks", "goodbye", "help", "greeting")
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
