@@ -35,5 +35,8 @@ def create_app(settings: Settings, engine: Engine) -> web.Application:
     if settings.slack_enabled:
         slack.register(app, engine, settings)
     else:
-        logger.warning("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): running without it")
+        logger.warning(
+            "Slack is not configured (SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET or SLACK_APP_TOKEN): "
+            "running without it"
+        )
     return app
