@@ -77,7 +77,7 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
     from adapters.settings import Settings
 
     settings = Settings.from_env(os.environ)
-    web.run_app(create_app(settings, engine), host=args.host, port=args.port)
+    web.run_app(create_app(settings, engine.warm()), host=args.host, port=args.port)
     return 0
 
 

@@ -47,6 +47,11 @@ class Engine:
     def load(cls, feedback: FeedbackSink | None = None) -> Engine:
         return cls(load_knowledge(), feedback)
 
+    def warm(self) -> Engine:
+        """Build now what is otherwise built on first use, so a server's first answer is as quick as any."""
+        _ = self.matcher.normaliser.speller
+        return self
+
     def topics(self) -> tuple[Suggestion, ...]:
         return self._menu
 

@@ -158,11 +158,15 @@ class Normaliser:
     def words(self, text: str) -> list[str]:
         return _WORD.findall(self.clean(text))
 
-    def correct(self, word: str) -> str | None:
+    @property
+    def speller(self) -> Speller:
         # built on the first unknown word: many messages have none, and start-up time matters for the CLI
         if self._speller is None:
             self._speller = Speller(self.vocabulary)
-        return self._speller.correct(word)
+        return self._speller
+
+    def correct(self, word: str) -> str | None:
+        return self.speller.correct(word)
 
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
