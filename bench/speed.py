@@ -34,7 +34,7 @@ def main() -> None:
     print(f"index build             {1000 * (built - loaded):8.1f} ms")
     t = time.perf_counter()
     engine.warm()
-    print(f"speller (Engine.warm) {1000 * (time.perf_counter() - t):8.1f} ms")
+    print(f"speller (Engine.warm)   {1000 * (time.perf_counter() - t):8.1f} ms")
 
     latencies = []
     for message in messages:  # the first pass fills the word caches, as a running server's would be
