@@ -169,13 +169,17 @@ def _card_data(reply: Reply, feedback_given: bool) -> dict[str, Any]:
     labels = {link.url: link.label for link in reply.links} | {
         link.url.rstrip("/"): link.label for link in reply.links
     }
+    contacts = [_contact(c) for c in reply.contacts]
     data: dict[str, Any] = {
         "text": reply.text,
         "title": reply.title or "",
         "topic": reply.topic or "",
         "paragraphs": [_paragraph(p, labels) for p in reply.paragraphs],
         "links": [{"label": link.label, "url": link.url} for link in reply.links],
-        "contacts": [_contact(c) for c in reply.contacts],
+        "contacts": contacts,
+        # the answer's links, then its contacts, as buttons under the answer
+        "buttons": [{"title": link.label, "url": link.url} for link in reply.links]
+        + [{"title": c["button"], "url": c["uri"]} for c in contacts],
         "suggestions": _suggestions(reply.suggestions[:3]),
         "follow_ups": _suggestions(reply.follow_ups),
         "menu": _suggestions(reply.menu),

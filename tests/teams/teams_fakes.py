@@ -205,14 +205,14 @@ def visible_text(card: Any) -> str:
     return "\n".join(out)
 
 
-def submits(card: Any) -> list[dict[str, Any]]:
-    """The data of every Action.Submit on a card, in order."""
+def actions(card: Any, kind: str) -> list[dict[str, Any]]:
+    """Every action of one kind ("Action.Submit", "Action.OpenUrl") on a card, wherever it is, in order."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "Action.Submit":
-                found.append(node.get("data", {}))
+            if node.get("type") == kind:
+                found.append(node)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -221,6 +221,11 @@ def submits(card: Any) -> list[dict[str, Any]]:
 
     walk(card)
     return found
+
+
+def submits(card: Any) -> list[dict[str, Any]]:
+    """The data of every Action.Submit on a card, in order."""
+    return [action.get("data", {}) for action in actions(card, "Action.Submit")]
 
 
 @dataclass
