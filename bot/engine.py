@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot.feedback import FeedbackSink, InMemoryFeedback
 from bot.knowledge import SMALLTALK_KINDS, KnowledgeBase, load_knowledge
@@ -42,6 +43,8 @@ class Engine:
         )
         self._menu = tuple(Suggestion(e.id, e.short_title) for e in kb.entries)
         self._examples = tuple(Suggestion(t, self._entries[t].short_title) for t in kb.messages.examples)
+        # every answer is the same whatever the question: built once, then given its confidence
+        self._answers = {e.id: self._answer_of(e) for e in kb.entries}
 
     @classmethod
     def load(cls, feedback: FeedbackSink | None = None) -> Engine:
@@ -86,7 +89,7 @@ class Engine:
     def _decide(self, matches: list[Match]) -> Reply:
         in_scope = [m for m in matches if m.in_scope]
         best = in_scope[0] if in_scope else None
-        if best is None or best.score < self.CLARIFY_AT:
+        if best is None or best.score < self.CLARIFY_AT or not best.anchored:
             return self._fallback(best.score if best else 0.0)
         out_of_scope = None if matches[0].in_scope else matches[0]
         if out_of_scope and best.score < out_of_scope.score * self.TIE:
@@ -105,19 +108,21 @@ class Engine:
         return Suggestion(match.topic, self._entries[match.topic].short_title, round(match.score, 3))
 
     def _answer(self, entry: Entry, confidence: float, others: tuple[Suggestion, ...] = ()) -> Reply:
+        return replace(self._answers[entry.id], confidence=round(confidence, 3), suggestions=others)
+
+    def _answer_of(self, entry: Entry) -> Reply:
         paragraphs = tuple(p.strip() for p in re.split(r"\n\s*\n", entry.answer) if p.strip())
         follow_ups = tuple(Suggestion(t, self._entries[t].short_title) for t in entry.related)
         return Reply(
             ReplyKind.ANSWER,
             text="\n\n".join([entry.title, *paragraphs]),
-            confidence=round(confidence, 3),
+            confidence=1.0,
             topic=entry.id,
             title=entry.title,
             paragraphs=paragraphs,
             phone_steps=entry.phone_steps,
             links=entry.links,
             contacts=entry.contacts,
-            suggestions=others,
             follow_ups=follow_ups,
         )
 

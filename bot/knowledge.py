@@ -69,6 +69,10 @@ class KnowledgeBase:
     entries: tuple[Entry, ...]
     out_of_scope: tuple[OutOfScope, ...]
     synonyms: Mapping[str, tuple[str, ...]]
+    # words that show a message is about NHSmail at all; an entry's keywords count for that entry too
+    anchors: tuple[str, ...]
+    # words that say who is asking and where they work: they open messages on every subject
+    background: tuple[str, ...]
     helpdesk: Helpdesk
     messages: Messages
     source: Path
@@ -256,6 +260,8 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     if not isinstance(synonyms_data, dict):
         raise KnowledgeError(FAQ_FILE, "must be a mapping of word: [variants]", field="synonyms")
     synonyms = {str(k): _Reader(FAQ_FILE, synonyms_data, prefix="synonyms.").texts(k) for k in synonyms_data}
+    anchors = faq.texts("anchors", minimum=1)
+    background = faq.texts("background")
     desk = faq.mapping("helpdesk")
     if desk is None:
         raise KnowledgeError(FAQ_FILE, "is missing", field="helpdesk")
@@ -266,4 +272,4 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     if not source.is_file():
         raise KnowledgeError(FAQ_FILE, f"{source.name} is not in {directory}", field="source")
     messages = _messages(MESSAGES_FILE, _read_yaml(directory / MESSAGES_FILE), {e.id for e in entries})
-    return KnowledgeBase(entries, out_of_scope, synonyms, helpdesk, messages, source)
+    return KnowledgeBase(entries, out_of_scope, synonyms, anchors, background, helpdesk, messages, source)

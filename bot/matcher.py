@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TypeVar
 
 import numpy as np
 import Stemmer
@@ -33,14 +34,11 @@ NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nor", "without
 
 _MENTION = re.compile(r"<at>.*?</at>|<[@#!][^>]*>|(?<!\w)@[\w.-]+(?:\s+bot\b)?", re.IGNORECASE | re.DOTALL)
 _URL = re.compile(r"<?https?://\S+|www\.\S+", re.IGNORECASE)
-_CONTRACTIONS = (
-    (re.compile(r"\bcan[’']?t\b"), "can not"),
-    (re.compile(r"\bwon[’']?t\b"), "will not"),
-    (re.compile(r"\bshan[’']?t\b"), "shall not"),
-    (re.compile(r"n[’']t\b"), " not"),
-    (re.compile(r"[’'](?:ve|ll|re|d|m|s)\b"), ""),
-)
+# "can't" and "cant" -> "can not", "won't" -> "will not", "isn't" -> "is not", "I've" -> "I"
+_CONTRACTION = re.compile(r"\b(can|won|shan)[’']?t\b|(n)[’']t\b|[’'](?:ve|ll|re|d|m|s)\b")
+_NEGATED = {"can": "can not", "won": "will not", "shan": "shall not", "n": " not"}
 _WORD = re.compile(r"[a-z0-9]+")
+_T = TypeVar("_T")
 
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
 MIN_CORRECTABLE = 4
@@ -78,11 +76,24 @@ def _deletes(word: str, distance: int) -> set[str]:
     return found
 
 
+# word caches are bounded: a stream of made-up words must not grow the server's memory without end
+MAX_CACHED_WORDS = 50_000
+
+
+def _remember(cache: dict[str, _T], word: str, value: _T) -> _T:
+    if len(cache) >= MAX_CACHED_WORDS:
+        cache.clear()
+    cache[word] = value
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     topic: str
     score: float
     in_scope: bool
+    # the message has a word showing it is about NHSmail (an anchor, or one of the topic's keywords)
+    anchored: bool = True
 
 
 class Speller:
@@ -119,7 +130,7 @@ class Speller:
             scored = [s for s in scored if s[0] <= limit and (s[0] == 1 or len(s[2]) >= LONG_WORD)]
             if scored and (len(scored) == 1 or scored[0][:2] < scored[1][:2]):
                 best = scored[0][2]
-        self._corrections[word] = best
+        _remember(self._corrections, word, best)
         return best
 
 
@@ -130,15 +141,22 @@ class Normaliser:
     def __init__(self, kb: KnowledgeBase) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
-        # synonym phrases, as word tuples, to their group's canonical words; longest phrases first
+        self._spellings: dict[str, str] = {}
+        # synonym phrases, as tuples of stems (so "emials" meets "emial"), to their group's canonical words
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for canonical, variants in kb.synonyms.items():
             target = tuple(self.words(canonical))
             for variant in (canonical, *variants):
-                self._phrases[tuple(self.words(variant))] = target
+                self._phrases[tuple(map(self.stem, self.words(variant)))] = target
         # a synonym is a spelling the knowledge base knows, even a misspelling: never "correct" it
-        self._synonym_words = frozenset(w for phrase in self._phrases for w in phrase)
-        self._longest_phrase = max((len(p) for p in self._phrases), default=1)
+        self._synonym_words = frozenset(
+            w for variants in kb.synonyms.values() for v in variants for w in self.words(v)
+        )
+        # the lengths of the phrases each first stem begins, longest first: most words begin none
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for phrase in self._phrases:
+            lengths[phrase[0]].add(len(phrase))
+        self._phrase_lengths = {first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()}
         self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
         self._speller: Speller | None = None
 
@@ -147,13 +165,12 @@ class Normaliser:
         for text in texts:
             self.vocabulary.update(w for w in self.words(text) if w not in STOPWORDS)
         self._speller = None
+        self._spellings.clear()
 
     @staticmethod
     def clean(text: str) -> str:
         text = _URL.sub(" ", _MENTION.sub(" ", text)).lower()
-        for pattern, replacement in _CONTRACTIONS:
-            text = pattern.sub(replacement, text)
-        return text
+        return _CONTRACTION.sub(lambda m: _NEGATED.get(m.group(1) or m.group(2) or "", ""), text)
 
     def words(self, text: str) -> list[str]:
         return _WORD.findall(self.clean(text))
@@ -171,14 +188,15 @@ class Normaliser:
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
         if stem is None:
-            stem = self._stems[word] = self._stemmer.stemWord(word)
+            stem = _remember(self._stems, word, self._stemmer.stemWord(word))
         return stem
 
     def _fold(self, words: list[str]) -> Iterator[str]:
+        stems = [self.stem(w) for w in words]
         i = 0
         while i < len(words):
-            for n in range(min(self._longest_phrase, len(words) - i), 0, -1):
-                target = self._phrases.get(tuple(words[i : i + n]))
+            for n in self._phrase_lengths.get(stems[i], ()):
+                target = self._phrases.get(tuple(stems[i : i + n]))
                 if target is not None:
                     yield from target
                     i += n
@@ -191,20 +209,27 @@ class Normaliser:
         """The message's terms in order. Unknown words are kept (they tell that a message is about
         something else) unless a close knowledge-base word makes them a typo. Synonym phrases are
         folded before small words are dropped, so "can't remember" and "never got" can be synonyms."""
-        words = [
-            w if not known or self._is_known(w, known) else self.correct(w) or w for w in self.words(text)
-        ]
+        words = self.words(text)
+        if known:
+            spellings = self._spellings
+            words = [
+                spellings[w] if w in spellings else _remember(spellings, w, self._spell(w, known))
+                for w in words
+            ]
         folded = ("not" if w in NEGATIONS else w for w in self._fold(words))
         return [self.stem(w) for w in folded if w not in STOPWORDS]
 
-    def _is_known(self, word: str, known: frozenset[str] | set[str]) -> bool:
-        return (
+    def _spell(self, word: str, known: frozenset[str] | set[str]) -> str:
+        """The word as the knowledge base would spell it: itself if known, else a close KB word if any."""
+        if (
             word in STOPWORDS
             or word in NEGATIONS
             or word in self.vocabulary
             or word in self._synonym_words
             or self.stem(word) in known
-        )
+        ):
+            return word
+        return self.correct(word) or word
 
 
 def _with_pairs(terms: list[str]) -> list[str]:
@@ -225,6 +250,8 @@ class Matcher:
     NEIGHBOUR_WEIGHTS: tuple[float, ...] = (1.0, 0.5, 0.25)
     # a word in one phrasing only is likely background ("came back from leave today"), not the topic's
     INCIDENTAL_WEIGHT = 0.7
+    # the knowledge base's background words (who is asking, where they work) say little about the topic
+    BACKGROUND_WEIGHT = 0.3
     # a long message's own length counts less than in proportion: staff wrap a question in background,
     # and that should not bury it. Past these sizes (about a dozen words) the query's norm and mass grow
     # as size ** LONG_DAMPING.
@@ -250,11 +277,17 @@ class Matcher:
             for phrasing in phrasings:
                 phrasing_frequency.update(phrasing)
         n = len(topics)
+        background = {t for text in kb.background for t in self.normaliser.terms(text)}
         self.idf = {
             t: math.log((n + 1) / (df + 0.5))
             * (self.INCIDENTAL_WEIGHT if phrasing_frequency[t] == 1 else 1.0)
+            * (self.BACKGROUND_WEIGHT if background.intersection(t.split()) else 1.0)
             for t, df in topic_frequency.items()
         }
+        # a keyword of several words anchors as a whole: "service" alone is not "Administration Service"
+        anchors = {self._phrase(text) for text in kb.anchors}
+        keywords = {e.id: {self._phrase(k) for k in e.keywords} for e in kb.entries}
+        self._anchors = [frozenset(anchors | keywords.get(topic, set())) for topic, _, _ in topics]
         self.known = frozenset(self.idf)
 
         self._term_ids = {t: i for i, t in enumerate(self.idf)}
@@ -286,15 +319,22 @@ class Matcher:
         self._idf = idf
         width = max(max(len(m) for m in slots), len(self.NEIGHBOUR_WEIGHTS))
         self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
-        self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS) / sum(self.NEIGHBOUR_WEIGHTS)
+        # in the order of a sorted row's last few cosines: the closest phrasing last
+        self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS[::-1]) / sum(self.NEIGHBOUR_WEIGHTS)
+
+    def _phrase(self, text: str) -> str:
+        """A short phrase as one term: its only word, or its first two words as a pair."""
+        terms = self.normaliser.terms(text)
+        return _with_pairs(terms[:2])[-1] if terms else ""
 
     def _damp(self, size: float, reference: float) -> float:
         """`size` up to `reference`; beyond it, growing more slowly."""
         return size if size <= reference else reference * (size / reference) ** self.LONG_DAMPING
 
-    def rank(self, text: str) -> list[Match]:
-        """Every topic sharing a term with the message, best first. An empty list means no match at all."""
-        terms = set(_with_pairs(self.normaliser.terms(text, self.known)))
+    def rank(self, text: str, limit: int = 8) -> list[Match]:
+        """The `limit` best topics sharing a term with the message, best first; [] means no match at all."""
+        words = self.normaliser.terms(text, self.known)
+        terms = set(_with_pairs(words))
         ids = [self._term_ids[t] for t in terms if t in self._term_ids]
         if not ids:
             return []
@@ -313,16 +353,18 @@ class Matcher:
             minlength=self._empty + 1,
         )
         cosines = (dots / (self._norms * query_norm))[self._slots]
-        closest = -np.partition(-cosines, len(self._neighbour_weights) - 1, axis=1)[
-            :, : len(self._neighbour_weights)
-        ]
-        closest.sort(axis=1)
-        neighbours = closest[:, ::-1] @ self._neighbour_weights
+        cosines.sort(axis=1)  # rows are short: a sort costs less than a partition
+        neighbours = cosines[:, -len(self._neighbour_weights) :] @ self._neighbour_weights
         coverage = self._typical[:, ids].sum(axis=1) / query_mass
         scores = self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage
-        order = np.argsort(-scores)
+        order = np.argsort(-scores)[:limit]
         return [
-            Match(self._topics[i][0], min(1.0, float(scores[i])), self._topics[i][1])
+            Match(
+                self._topics[i][0],
+                min(1.0, float(scores[i])),
+                self._topics[i][1],
+                not self._anchors[i].isdisjoint(terms),
+            )
             for i in order
             if scores[i] > 0
         ]

@@ -128,6 +128,13 @@ def test_an_invalid_entry_is_named_with_its_field(broken: Path, change, entry: s
     assert "faq.yaml" in str(caught.value) and entry in str(caught.value) and field in str(caught.value)
 
 
+def test_anchor_words_are_required(broken: Path) -> None:
+    _edit(broken, lambda d: d.pop("anchors"))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(broken)
+    assert (caught.value.file, caught.value.entry, caught.value.field) == ("faq.yaml", None, "anchors")
+
+
 def test_a_duplicate_id_is_refused(broken: Path) -> None:
     _edit(broken, lambda d: d["entries"][1].update(id="apply"))
     with pytest.raises(KnowledgeError, match="more than once"):

@@ -40,6 +40,9 @@ DECLINED = [
     "can you book me annual leave",
     "asdfgh qwerty zxcvb",
     "how do I add an email signature",
+    # close in wording to "who do I call about NHSmail", but not about NHSmail at all
+    "the hoist needs servicing, who do i call",
+    "where do i order more incontinence pads",
 ]
 
 
@@ -52,6 +55,20 @@ def test_answers(engine: Engine, message: str, topic: str) -> None:
 @pytest.mark.parametrize("message", DECLINED)
 def test_declines_what_the_faq_does_not_cover(engine: Engine, message: str) -> None:
     assert engine.reply(message).kind is ReplyKind.FALLBACK
+
+
+@pytest.mark.parametrize(
+    "introduction",
+    [
+        "Hi, dom care coordinator here.",
+        "Morning all, night senior at a residential home 🙂",
+        "Hello, supported living team leader. Quick one from the office:",
+    ],
+)
+def test_who_is_asking_does_not_change_the_answer(engine: Engine, introduction: str) -> None:
+    for message, topic in ANSWERS[::4]:
+        reply = engine.reply(f"{introduction} {message}")
+        assert reply.topic == topic or topic in {s.topic for s in reply.suggestions}, message
 
 
 def test_word_forms_and_british_spelling_fold_together(engine: Engine) -> None:
