@@ -27,6 +27,8 @@ class Engine:
     LEAD = 0.7
     # did-you-mean lists topics scoring at least this share of the best
     CHOICE_SHARE = 0.75
+    # a message with no word of NHSmail's (no anchor) is answered only when it is this close to the topic
+    UNANCHORED_AT = 0.5
 
     def __init__(self, kb: KnowledgeBase, feedback: FeedbackSink | None = None) -> None:
         self.kb = kb
@@ -89,13 +91,18 @@ class Engine:
     def _decide(self, matches: list[Match]) -> Reply:
         in_scope = [m for m in matches if m.in_scope]
         best = in_scope[0] if in_scope else None
-        if best is None or best.score < self.CLARIFY_AT or not best.anchored:
+        if (
+            best is None
+            or best.score < self.CLARIFY_AT
+            or (not best.anchored and best.score < self.UNANCHORED_AT)
+        ):
             return self._fallback(best.score if best else 0.0)
-        out_of_scope = None if matches[0].in_scope else matches[0]
+        out_of_scope = next((m for m in matches if not m.in_scope), None)
         if out_of_scope and best.score < out_of_scope.score * self.TIE:
             return self._fallback(best.score)  # a subject the FAQ does not cover fits the message better
-        # the closest rival's score as a share of the best; an out-of-scope subject this close is a tie
-        runner_up = 1.0 if out_of_scope else (in_scope[1].score / best.score if len(in_scope) > 1 else 0.0)
+        # the closest rival's score as a share of the best: another topic, or a subject the FAQ does not cover
+        rivals = [m.score for m in (*in_scope[1:2], out_of_scope) if m is not None]
+        runner_up = max(rivals, default=0.0) / best.score
         if (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD:
             others = tuple(self._suggestion(m) for m in in_scope[1:MAX_CHOICES] if m.score >= self.ANSWER_AT)
             return self._answer(self._entries[best.topic], best.score, others)
