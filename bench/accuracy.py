@@ -1,4 +1,4 @@
-"""Print how the engine does on the developer question set (tests/data/questions.yaml), and its misses."""
+"""Print how the engine does on the question sets in tests/data (or those named), and its misses."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from bot.engine import Engine
 from bot.models import ReplyKind
 
-QUESTIONS = Path(__file__).resolve().parents[1] / "tests" / "data" / "questions.yaml"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 @dataclass
@@ -75,19 +75,36 @@ def evaluate(engine: Engine, questions: dict) -> Score:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("questions", type=Path, nargs="*", help="question sets (default: tests/data/*.yaml)")
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
     args = parser.parse_args()
-    questions = yaml.safe_load(args.questions.read_text(encoding="utf-8"))
-    score = evaluate(Engine.load(), questions)
+    engine = Engine.load()
+    total = Score()
+    names = ["correct", "rescued", "wrong", "declined"]
+    print(f"{'set':24} {'in':>4} {'out':>4}  " + "  ".join(f"{n:>12}" for n in names))
+    misses = []
+    for path in args.questions or sorted(DATA.glob("questions*.yaml")):
+        score = evaluate(engine, yaml.safe_load(path.read_text(encoding="utf-8")))
+        _print_row(path.name, score)
+        misses += [f"{path.name}: {miss}" for miss in sorted(score.misses)]
+        for name in ("in_scope", "correct", "rescued", "wrong", "out_of_scope", "declined"):
+            setattr(total, name, getattr(total, name) + getattr(score, name))
+    _print_row("all", total)
     print(
-        f"{score.in_scope} in-scope and {score.out_of_scope} out-of-scope messages from {args.questions.name}"
+        "\ncorrect: answered correctly (in-scope messages); rescued: by did-you-mean, the expected topic"
+        "\namong the choices; wrong: wrong answers, out-of-scope messages answered included (all messages);"
+        "\ndeclined: out-of-scope messages declined"
     )
-    for name, value in score.percentages().items():
-        print(f"{name:30} {value:5.1f}%")
     if not args.quiet:
-        print(f"\nmisses ({len(score.misses)}):")
-        print("\n".join(sorted(score.misses)))
+        print(f"\nmisses ({len(misses)}):")
+        print("\n".join(misses))
+
+
+def _print_row(name: str, score: Score) -> None:
+    figures = score.percentages().values()
+    print(
+        f"{name:24} {score.in_scope:4} {score.out_of_scope:4}  " + "  ".join(f"{v:11.1f}%" for v in figures)
+    )
 
 
 if __name__ == "__main__":
