@@ -17,13 +17,15 @@ sys.path.insert(0, str(ROOT))
 from bot.engine import Engine  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 
-QUESTIONS = ROOT / "tests" / "data" / "questions.yaml"
-ROUNDS = 20
+DATA = ROOT / "tests" / "data"
+ROUNDS = 10
 
 
 def main() -> None:
-    questions = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
-    messages = [q["text"] for q in questions["in_scope"]] + questions["out_of_scope"]
+    messages = []
+    for path in sorted(DATA.glob("questions*.yaml")):  # short, long and out-of-scope messages alike
+        questions = yaml.safe_load(path.read_text(encoding="utf-8"))
+        messages += [q["text"] for q in questions["in_scope"]] + questions["out_of_scope"]
 
     started = time.perf_counter()
     kb = load_knowledge()

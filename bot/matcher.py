@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -142,10 +142,11 @@ class Normaliser:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
         self._spellings: dict[str, str] = {}
-        # synonym phrases, as tuples of stems (so "emials" meets "emial"), to their group's canonical words
+        # synonym phrases, as tuples of stems (so "emials" meets "emial"), to their group's canonical terms
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for canonical, variants in kb.synonyms.items():
-            target = tuple(self.words(canonical))
+            words = self.words(canonical)
+            target = tuple("not" if w in NEGATIONS else self.stem(w) for w in words if w not in STOPWORDS)
             for variant in (canonical, *variants):
                 self._phrases[tuple(map(self.stem, self.words(variant)))] = target
         # a synonym is a spelling the knowledge base knows, even a misspelling: never "correct" it
@@ -160,16 +161,19 @@ class Normaliser:
         self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
         self._speller: Speller | None = None
 
-    def learn(self, texts: Iterable[str]) -> None:
+    def learn(self, words: Iterable[str]) -> None:
         """Add the knowledge base's words, the only words a typo may be corrected into."""
-        for text in texts:
-            self.vocabulary.update(w for w in self.words(text) if w not in STOPWORDS)
+        self.vocabulary.update(w for w in words if w not in STOPWORDS)
         self._speller = None
         self._spellings.clear()
 
     @staticmethod
     def clean(text: str) -> str:
-        text = _URL.sub(" ", _MENTION.sub(" ", text)).lower()
+        if "<" in text or "@" in text:  # the checks spare most texts two regular expressions
+            text = _MENTION.sub(" ", text)
+        text = text.lower()
+        if "://" in text or "www." in text:
+            text = _URL.sub(" ", text)
         return _CONTRACTION.sub(lambda m: _NEGATED.get(m.group(1) or m.group(2) or "", ""), text)
 
     def words(self, text: str) -> list[str]:
@@ -191,33 +195,38 @@ class Normaliser:
             stem = _remember(self._stems, word, self._stemmer.stemWord(word))
         return stem
 
-    def _fold(self, words: list[str]) -> Iterator[str]:
-        stems = [self.stem(w) for w in words]
-        i = 0
-        while i < len(words):
-            for n in self._phrase_lengths.get(stems[i], ()):
-                target = self._phrases.get(tuple(stems[i : i + n]))
-                if target is not None:
-                    yield from target
-                    i += n
-                    break
-            else:
-                yield words[i]
-                i += 1
-
     def terms(self, text: str, known: frozenset[str] | set[str] = frozenset()) -> list[str]:
         """The message's terms in order. Unknown words are kept (they tell that a message is about
         something else) unless a close knowledge-base word makes them a typo. Synonym phrases are
         folded before small words are dropped, so "can't remember" and "never got" can be synonyms."""
-        words = self.words(text)
+        return self.terms_of(self.words(text), known)
+
+    def terms_of(self, words: list[str], known: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """The terms of a text already split into words (see `terms`)."""
         if known:
             spellings = self._spellings
             words = [
                 spellings[w] if w in spellings else _remember(spellings, w, self._spell(w, known))
                 for w in words
             ]
-        folded = ("not" if w in NEGATIONS else w for w in self._fold(words))
-        return [self.stem(w) for w in folded if w not in STOPWORDS]
+        stems = [self.stem(w) for w in words]
+        terms: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in self._phrase_lengths.get(stems[i], ()):
+                folded = self._phrases.get(tuple(stems[i : i + n]))
+                if folded is not None:
+                    terms += folded
+                    i += n
+                    break
+            else:
+                word = words[i]
+                if word in NEGATIONS:
+                    terms.append("not")
+                elif word not in STOPWORDS:
+                    terms.append(stems[i])
+                i += 1
+        return terms
 
     def _spell(self, word: str, known: frozenset[str] | set[str]) -> str:
         """The word as the knowledge base would spell it: itself if known, else a close KB word if any."""
@@ -234,7 +243,7 @@ class Normaliser:
 
 def _with_pairs(terms: list[str]) -> list[str]:
     """The terms, and each two neighbouring terms in either order as one more ("password reset")."""
-    return terms + [" ".join(sorted(pair)) for pair in pairwise(terms) if pair[0] != pair[1]]
+    return terms + [f"{a} {b}" if a < b else f"{b} {a}" for a, b in pairwise(terms) if a != b]
 
 
 class Matcher:
@@ -265,10 +274,11 @@ class Matcher:
             (e.id, True, [e.title, e.short_title, *e.alternates, " ".join(e.keywords)]) for e in kb.entries
         ]
         topics += [(o.id, False, [o.title, *o.phrasings]) for o in kb.out_of_scope]
-        self.normaliser.learn(text for _, _, texts in topics for text in texts)
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
-
-        term_lists = [[_with_pairs(self.normaliser.terms(t)) for t in texts] for _, _, texts in topics]
+        word_lists = [[self.normaliser.words(t) for t in texts] for _, _, texts in topics]
+        self.normaliser.learn(w for lists in word_lists for words in lists for w in words)
+        terms_of = self.normaliser.terms_of
+        term_lists = [[_with_pairs(terms_of(words)) for words in lists] for lists in word_lists]
         topic_frequency: Counter[str] = Counter()
         phrasing_frequency: Counter[str] = Counter()
         for lists in term_lists:
@@ -291,13 +301,14 @@ class Matcher:
         self.known = frozenset(self.idf)
 
         self._term_ids = {t: i for i, t in enumerate(self.idf)}
+        squares = [w * w for w in self.idf.values()]  # plain floats: numpy scalars are slow one by one
         idf = np.array(list(self.idf.values()))
 
         # phrasings are numbered topic by topic; one extra, empty phrasing pads the per-topic table below
         postings: dict[int, list[int]] = defaultdict(list)
         norms: list[float] = []
         slots: list[list[int]] = []
-        self._typical = np.zeros((len(topics), len(idf)))
+        typical: list[tuple[int, int, float]] = []
         for index, lists in enumerate(term_lists):
             mine: list[int] = []
             share: dict[int, int] = defaultdict(int)
@@ -308,14 +319,21 @@ class Matcher:
                     for i in ids:
                         postings[i].append(len(norms))
                         share[i] += 1
-                    norms.append(math.sqrt(sum(idf[i] ** 2 for i in ids)))
+                    norms.append(math.sqrt(sum(squares[i] for i in ids)))
             slots.append(mine)
             # how typical each word is of the topic: in most of its phrasings, or in one
-            for i, count in share.items():
-                self._typical[index, i] = idf[i] * min(1.0, 0.5 + count / len(lists))
+            typical += ((i, index, min(1.0, 0.5 + count / len(lists))) for i, count in share.items())
+        self._typical = np.zeros((len(idf), len(topics)))  # term by topic: a message's terms are rows
+        rows, columns, shares = zip(*typical, strict=True)
+        self._typical[rows, columns] = idf[list(rows)] * shares
         self._empty = len(norms)
-        self._norms = np.array([*norms, 1.0])
-        self._postings = {i: np.array(p, dtype=np.intp) for i, p in postings.items()}
+        self._inverse_norms = 1.0 / np.array([*norms, 1.0])
+        # each term's phrasings, one term after another, and what it adds to their dot product with a
+        # message (its idf squared); term i's share is [self._starts[i]:self._starts[i + 1]]
+        counts = [len(postings.get(i, ())) for i in range(len(idf))]
+        self._starts = [0, *accumulate(counts)]
+        self._phrasings = np.array([p for i in range(len(idf)) for p in postings.get(i, ())], dtype=np.intp)
+        self._adds = np.repeat(idf**2, counts)
         self._idf = idf
         width = max(max(len(m) for m in slots), len(self.NEIGHBOUR_WEIGHTS))
         self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
@@ -334,28 +352,33 @@ class Matcher:
     def rank(self, text: str, limit: int = 8) -> list[Match]:
         """The `limit` best topics sharing a term with the message, best first; [] means no match at all."""
         words = self.normaliser.terms(text, self.known)
+        ids: list[int] = []
+        unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
         terms = set(_with_pairs(words))
-        ids = [self._term_ids[t] for t in terms if t in self._term_ids]
+        for t in terms:
+            i = self._term_ids.get(t)
+            if i is not None:
+                ids.append(i)
+            elif " " not in t:
+                unknown += 1
         if not ids:
             return []
-        # a word no topic uses counts against every topic; a pair no phrasing has is no evidence either way
-        unknown = sum(1 for t in terms if t not in self._term_ids and " " not in t)
         weights = self._idf[ids]
         query_norm = self._damp(
             math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
         )
         query_mass = self._damp(float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
 
-        hits = np.concatenate([self._postings[i] for i in ids])
+        shares = [slice(self._starts[i], self._starts[i + 1]) for i in ids]
         dots = np.bincount(
-            hits,
-            weights=np.repeat(weights**2, [len(self._postings[i]) for i in ids]),
+            np.concatenate([self._phrasings[share] for share in shares]),
+            weights=np.concatenate([self._adds[share] for share in shares]),
             minlength=self._empty + 1,
         )
-        cosines = (dots / (self._norms * query_norm))[self._slots]
+        cosines = (dots * self._inverse_norms)[self._slots] / query_norm
         cosines.sort(axis=1)  # rows are short: a sort costs less than a partition
         neighbours = cosines[:, -len(self._neighbour_weights) :] @ self._neighbour_weights
-        coverage = self._typical[:, ids].sum(axis=1) / query_mass
+        coverage = self._typical[ids].sum(axis=0) / query_mass
         scores = self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage
         order = np.argsort(-scores)[:limit]
         return [
