@@ -19,8 +19,8 @@ class Engine:
     """Answers when sure, asks "did you mean" when torn or unsure, and says so honestly otherwise."""
 
     # Thresholds on the matcher's score in [0, 1], set on the question sets in tests/data (bench/accuracy.py).
-    ANSWER_AT = 0.36
-    CLARIFY_AT = 0.22
+    ANSWER_AT = 0.38
+    CLARIFY_AT = 0.2
     # the closest rival's score as a share of the best: above TIE the user chooses; at or below LEAD the
     # best is answered even from the clarify band (long messages score lower, but one topic can stand out)
     TIE = 0.9

@@ -307,9 +307,10 @@ class Matcher:
             * (self.BACKGROUND_WEIGHT if background.intersection(t.split()) else 1.0)
             for t, df in topic_frequency.items()
         }
-        # a keyword of several words anchors as a whole: "service" alone is not "Administration Service"
+        # an entry's keywords of several words anchor too, as a whole: "service" alone is not "National
+        # Administration Service", and a keyword of one word is often an everyday one ("received")
         anchors = {self._phrase(text) for text in kb.anchors}
-        keywords = {e.id: {self._phrase(k) for k in e.keywords} for e in kb.entries}
+        keywords = {e.id: {self._phrase(k) for k in e.keywords if " " in k.strip()} for e in kb.entries}
         self._anchors = [frozenset(anchors | keywords.get(topic, set())) for topic, _, _ in topics]
         self.known = frozenset(self.idf)
 
