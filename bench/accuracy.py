@@ -27,6 +27,11 @@ class Score:
     declined: int = 0
     misses: list[str] = field(default_factory=list)
 
+    def add(self, other: Score) -> None:
+        """Count another set's figures in with these (misses are kept per set)."""
+        for name in ("in_scope", "correct", "rescued", "wrong", "out_of_scope", "declined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     @property
     def total(self) -> int:
         return self.in_scope + self.out_of_scope
@@ -87,8 +92,7 @@ def main() -> None:
         score = evaluate(engine, yaml.safe_load(path.read_text(encoding="utf-8")))
         _print_row(path.name, score)
         misses += [f"{path.name}: {miss}" for miss in sorted(score.misses)]
-        for name in ("in_scope", "correct", "rescued", "wrong", "out_of_scope", "declined"):
-            setattr(total, name, getattr(total, name) + getattr(score, name))
+        total.add(score)
     _print_row("all", total)
     print(
         "\ncorrect: answered correctly (in-scope messages); rescued: by did-you-mean, the expected topic"

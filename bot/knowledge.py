@@ -69,7 +69,7 @@ class KnowledgeBase:
     entries: tuple[Entry, ...]
     out_of_scope: tuple[OutOfScope, ...]
     synonyms: Mapping[str, tuple[str, ...]]
-    # words that show a message is about NHSmail at all; an entry's keywords count for that entry too
+    # words that show a message is about NHSmail at all; an entry's keywords of several words count too
     anchors: tuple[str, ...]
     # words that say who is asking and where they work: they open messages on every subject
     background: tuple[str, ...]

@@ -51,8 +51,6 @@ def _expand(contraction: re.Match[str]) -> str:
     return _NEGATED.get(negated or apostrophe_n or "", "")
 
 
-_T = TypeVar("_T")
-
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
 MIN_CORRECTABLE = 4
 LONG_WORD = 7
@@ -91,6 +89,7 @@ def _deletes(word: str, distance: int) -> set[str]:
 
 # word caches are bounded: a stream of made-up words must not grow the server's memory without end
 MAX_CACHED_WORDS = 50_000
+_T = TypeVar("_T")
 
 
 def _remember(cache: dict[str, _T], word: str, value: _T) -> _T:
@@ -105,7 +104,7 @@ class Match:
     topic: str
     score: float
     in_scope: bool
-    # the message has a word showing it is about NHSmail (an anchor, or one of the topic's keywords)
+    # the message shows it is about NHSmail: an anchor word, or one of the topic's keywords of several words
     anchored: bool = True
 
 

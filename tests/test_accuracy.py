@@ -16,9 +16,7 @@ DATA = Path(__file__).resolve().parent / "data"
 def _evaluate(engine: Engine, *paths: Path) -> Score:
     total = Score()
     for path in paths:
-        score = evaluate(engine, yaml.safe_load(path.read_text(encoding="utf-8")))
-        for name in ("in_scope", "correct", "rescued", "wrong", "out_of_scope", "declined"):
-            setattr(total, name, getattr(total, name) + getattr(score, name))
+        total.add(evaluate(engine, yaml.safe_load(path.read_text(encoding="utf-8"))))
     return total
 
 
