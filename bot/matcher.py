@@ -171,6 +171,7 @@ class Normaliser:
             lengths[phrase[0]].add(len(phrase))
         self._phrase_lengths = {first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()}
         self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
+        self.known: frozenset[str] = frozenset()  # every term the knowledge base uses (see `know`)
         self._speller: Speller | None = None
 
     def learn(self, words: Iterable[str]) -> None:
@@ -207,19 +208,24 @@ class Normaliser:
             stem = _remember(self._stems, word, self._stemmer.stemWord(word))
         return stem
 
-    def terms(self, text: str, known: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    def know(self, terms: frozenset[str]) -> None:
+        """The knowledge base's terms: a message word whose stem is one of them is not a typo."""
+        self.known = terms
+        self._spellings.clear()
+
+    def terms(self, text: str, spell: bool = False) -> list[str]:
         """The message's terms in order. Unknown words are kept (they tell that a message is about
         something else) unless a close knowledge-base word makes them a typo. Synonym phrases are
         folded before small words are dropped, so "can't remember" and "never got" can be synonyms."""
-        return self.terms_of(self.words(text), known)
+        return self.terms_of(self.words(text), spell)
 
-    def terms_of(self, words: list[str], known: frozenset[str] | set[str] = frozenset()) -> list[str]:
-        """The terms of a text already split into words (see `terms`)."""
-        if known:
+    def terms_of(self, words: list[str], spell: bool = False) -> list[str]:
+        """The terms of a text already split into words (see `terms`); `spell` corrects typos, for
+        messages (the knowledge base's own words need none)."""
+        if spell:
             spellings = self._spellings
             words = [
-                spellings[w] if w in spellings else _remember(spellings, w, self._spell(w, known))
-                for w in words
+                spellings[w] if w in spellings else _remember(spellings, w, self._spell(w)) for w in words
             ]
         stems = [self.stem(w) for w in words]
         terms: list[str] = []
@@ -240,14 +246,14 @@ class Normaliser:
                 i += 1
         return terms
 
-    def _spell(self, word: str, known: frozenset[str] | set[str]) -> str:
+    def _spell(self, word: str) -> str:
         """The word as the knowledge base would spell it: itself if known, else a close KB word if any."""
         if (
             word in STOPWORDS
             or word in NEGATIONS
             or word in self.vocabulary
             or word in self._synonym_words
-            or self.stem(word) in known
+            or self.stem(word) in self.known
         ):
             return word
         return self.correct(word) or word
@@ -311,7 +317,7 @@ class Matcher:
         anchors = {self._phrase(text) for text in kb.anchors}
         keywords = {e.id: {self._phrase(k) for k in e.keywords if " " in k.strip()} for e in kb.entries}
         self._anchors = [frozenset(anchors | keywords.get(topic, set())) for topic, _, _ in topics]
-        self.known = frozenset(self.idf)
+        self.normaliser.know(frozenset(self.idf))
 
         self._term_ids = {t: i for i, t in enumerate(self.idf)}
         squares = [w * w for w in self.idf.values()]  # plain floats: numpy scalars are slow one by one
@@ -364,10 +370,10 @@ class Matcher:
 
     def rank(self, text: str, limit: int = 8) -> list[Match]:
         """The `limit` best topics sharing a term with the message, best first; [] means no match at all."""
-        words = self.normaliser.terms(text, self.known)
+        message_terms = self.normaliser.terms(text, spell=True)
         ids: list[int] = []
         unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
-        terms = set(_with_pairs(words))
+        terms = set(_with_pairs(message_terms))
         for t in terms:
             i = self._term_ids.get(t)
             if i is not None:
