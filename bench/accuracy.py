@@ -17,6 +17,12 @@ from bot.models import ReplyKind
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
+def question_sets(*paths: Path) -> list[tuple[Path, dict]]:
+    """The named question sets, or every set in tests/data, each with its questions."""
+    chosen = paths or sorted(DATA.glob("questions*.yaml"))
+    return [(path, yaml.safe_load(path.read_text(encoding="utf-8"))) for path in chosen]
+
+
 @dataclass
 class Score:
     in_scope: int = 0
@@ -88,8 +94,8 @@ def main() -> None:
     names = ["correct", "rescued", "wrong", "declined"]
     print(f"{'set':24} {'in':>4} {'out':>4}  " + "  ".join(f"{n:>12}" for n in names))
     misses = []
-    for path in args.questions or sorted(DATA.glob("questions*.yaml")):
-        score = evaluate(engine, yaml.safe_load(path.read_text(encoding="utf-8")))
+    for path, questions in question_sets(*args.questions):
+        score = evaluate(engine, questions)
         _print_row(path.name, score)
         misses += [f"{path.name}: {miss}" for miss in sorted(score.misses)]
         total.add(score)

@@ -9,22 +9,19 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.accuracy import question_sets  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 
-DATA = ROOT / "tests" / "data"
 ROUNDS = 10
 
 
 def main() -> None:
     messages = []
-    for path in sorted(DATA.glob("questions*.yaml")):  # short, long and out-of-scope messages alike
-        questions = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for _, questions in question_sets():  # short, long and out-of-scope messages alike
         messages += [q["text"] for q in questions["in_scope"]] + questions["out_of_scope"]
 
     started = time.perf_counter()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from bench.accuracy import Score, evaluate
+from bench.accuracy import Score, evaluate, question_sets
 from bot.engine import Engine
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -15,8 +14,8 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def _evaluate(engine: Engine, *paths: Path) -> Score:
     total = Score()
-    for path in paths:
-        total.add(evaluate(engine, yaml.safe_load(path.read_text(encoding="utf-8"))))
+    for _, questions in question_sets(*paths):
+        total.add(evaluate(engine, questions))
     return total
 
 
@@ -27,7 +26,7 @@ def developer(engine: Engine) -> Score:
 
 @pytest.fixture(scope="module")
 def every_set(engine: Engine) -> Score:
-    return _evaluate(engine, *sorted(DATA.glob("questions*.yaml")))
+    return _evaluate(engine)  # every set
 
 
 def test_the_developer_set_is_big_enough(developer: Score) -> None:
