@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# The Bot Framework's public cloud; Azure App Service and the other Bot Framework SDKs read the same names,
+# so a sovereign cloud (or a test's local fakes) is one environment variable away.
+BOT_FRAMEWORK_LOGIN = "https://login.microsoftonline.com"
+BOT_FRAMEWORK_TENANT = "botframework.com"
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com"
+BOT_FRAMEWORK_OPENID_METADATA = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -15,6 +23,13 @@ class Settings:
     app_password: str = ""
     app_type: str = "MultiTenant"
     app_tenant_id: str = ""
+    # where the bot gets its own token (ToChannelFromBotLoginUrl) and for which audience (…OAuthScope);
+    # empty: the public cloud's, per app type
+    login_url: str = ""
+    oauth_scope: str = BOT_FRAMEWORK_SCOPE
+    # how the bot checks the Bot Connector's tokens (ToBotFromChannel…)
+    openid_metadata_url: str = BOT_FRAMEWORK_OPENID_METADATA
+    token_issuer: str = BOT_FRAMEWORK_ISSUER
     # Slack (Bolt's usual variables); SLACK_API_URL points the Web API client elsewhere (tests, proxies)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -28,6 +43,11 @@ class Settings:
             app_password=environ.get("MicrosoftAppPassword", ""),
             app_type=environ.get("MicrosoftAppType", "") or "MultiTenant",
             app_tenant_id=environ.get("MicrosoftAppTenantId", ""),
+            login_url=environ.get("ToChannelFromBotLoginUrl", ""),
+            oauth_scope=environ.get("ToChannelFromBotOAuthScope", "") or BOT_FRAMEWORK_SCOPE,
+            openid_metadata_url=environ.get("ToBotFromChannelOpenIdMetadataUrl", "")
+            or BOT_FRAMEWORK_OPENID_METADATA,
+            token_issuer=environ.get("ToBotFromChannelTokenIssuer", "") or BOT_FRAMEWORK_ISSUER,
             slack_bot_token=environ.get("SLACK_BOT_TOKEN", ""),
             slack_signing_secret=environ.get("SLACK_SIGNING_SECRET", ""),
             slack_api_url=environ.get("SLACK_API_URL", ""),
@@ -37,3 +57,11 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def bot_login_url(self) -> str:
+        """Where the bot's own token comes from: the setting, else the public cloud's for its app type."""
+        if self.login_url:
+            return self.login_url.rstrip("/")
+        single = self.app_type.lower() == "singletenant" and self.app_tenant_id
+        return f"{BOT_FRAMEWORK_LOGIN}/{self.app_tenant_id if single else BOT_FRAMEWORK_TENANT}"
