@@ -71,13 +71,17 @@ def _check(engine: Engine) -> int:
 
 
 def _serve(engine: Engine, args: argparse.Namespace) -> int:
-    from aiohttp import web
+    import asyncio
 
-    from adapters.server import create_app
+    from adapters.server import create_app, serve
     from adapters.settings import Settings
 
     settings = Settings.from_env(os.environ)
-    web.run_app(create_app(settings, engine.warm()), host=args.host, port=args.port)
+
+    async def run() -> None:
+        await serve(create_app(settings, engine.warm()), args.host, args.port)
+
+    asyncio.run(run())
     return 0
 
 

@@ -27,3 +27,7 @@ class RecentKeys:
             return False
         self._seen[key] = now
         return True
+
+    def forget(self, key: str) -> None:
+        """Let `key` be taken again: what it stood for was not done after all."""
+        self._seen.pop(key, None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -13,24 +16,59 @@ logger = logging.getLogger(__name__)
 
 ENGINE = web.AppKey("engine", Engine)
 SETTINGS = web.AppKey("settings", Settings)
+# each platform's answer to "can you work now?": None, or why not (read by /readyz, never waits)
+READINESS = web.AppKey("readiness", dict[str, Callable[[], str | None]])
+BODY_TIMEOUT = web.AppKey("body_timeout", float)
 
-# Teams sends small JSON activities; anything far bigger is refused by aiohttp with 413 before parsing.
+# Teams sends small JSON activities, Slack small forms; anything far bigger is refused with 413.
 MAX_BODY_BYTES = 256 * 1024
+# a body sent a byte at a time is cut off: Teams and Slack send theirs at once
+BODY_TIMEOUT_SECONDS = 10.0
+# idle connections are closed soon, and never more than this many are open: a flood of idle sockets
+# cannot use up the process's file handles
+KEEPALIVE_SECONDS = 15.0
+MAX_CONNECTIONS = 512
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves. Reads nothing that can wait."""
     engine = request.app[ENGINE]
     return web.json_response({"status": "ok", "topics": len(engine.topics())})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 when every platform can work, else 503 with each one's reason."""
+    problems = {name: problem for name, check in request.app[READINESS].items() if (problem := check())}
+    if problems:
+        return web.json_response(problems, status=503)
+    return web.json_response({"status": "ready"})
+
+
+@web.middleware
+async def whole_body_in_time(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Read the body before any handler does, within BODY_TIMEOUT; handlers then read it from memory."""
+    if request.body_exists:
+        try:
+            await asyncio.wait_for(request.read(), request.app[BODY_TIMEOUT])
+        except TimeoutError:
+            logger.warning("a request body was not sent in time: closing")
+            raise web.HTTPRequestTimeout(text="the body was not sent in time") from None
+    return await handler(request)
 
 
 def create_app(settings: Settings, engine: Engine) -> web.Application:
     """Build the server. Platform SDKs are imported here, not by the CLI, so `ask` stays quick."""
     from adapters import slack, teams
 
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[whole_body_in_time])
     app[ENGINE] = engine
     app[SETTINGS] = settings
+    app[READINESS] = {}
+    app[BODY_TIMEOUT] = BODY_TIMEOUT_SECONDS
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     teams.register(app, engine, settings)
     if settings.slack_enabled:
         slack.register(app, engine, settings)
@@ -40,3 +78,34 @@ def create_app(settings: Settings, engine: Engine) -> web.Application:
             "running without it"
         )
     return app
+
+
+class _Refused(asyncio.Protocol):
+    """What a connection over the cap gets: closed at once, before it costs a request handler."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+async def serve(app: web.Application, host: str, port: int, stop: asyncio.Event | None = None) -> None:
+    """Serve `app` until SIGINT or SIGTERM (or `stop`), with at most MAX_CONNECTIONS open connections.
+    An address that cannot be bound raises OSError before anything is served."""
+    runner = web.AppRunner(app, keepalive_timeout=KEEPALIVE_SECONDS, access_log=None)
+    await runner.setup()
+    try:
+        requests = runner.server
+        assert requests is not None
+
+        def accept() -> asyncio.Protocol:
+            return _Refused() if len(requests.connections) >= MAX_CONNECTIONS else requests()
+
+        loop = asyncio.get_running_loop()
+        listener = await loop.create_server(accept, host, port, reuse_address=True)
+        stop = stop or asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        logger.info("serving on %s:%d", host, port)
+        await stop.wait()
+        listener.close()
+    finally:
+        await runner.cleanup()

@@ -30,6 +30,9 @@ class Settings:
     # how the bot checks the Bot Connector's tokens (ToBotFromChannel…)
     openid_metadata_url: str = BOT_FRAMEWORK_OPENID_METADATA
     token_issuer: str = BOT_FRAMEWORK_ISSUER
+    # the hosts a serviceUrl may name with an app id set (TEAMS_SERVICE_URL_HOSTS, comma-separated,
+    # "*.example.com" for subdomains); empty: the public Bot Framework channels'
+    service_hosts: tuple[str, ...] = ()
     # Slack (Bolt's usual variables); SLACK_API_URL points the Web API client elsewhere (tests, proxies)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -48,6 +51,9 @@ class Settings:
             openid_metadata_url=environ.get("ToBotFromChannelOpenIdMetadataUrl", "")
             or BOT_FRAMEWORK_OPENID_METADATA,
             token_issuer=environ.get("ToBotFromChannelTokenIssuer", "") or BOT_FRAMEWORK_ISSUER,
+            service_hosts=tuple(
+                h.strip() for h in environ.get("TEAMS_SERVICE_URL_HOSTS", "").split(",") if h.strip()
+            ),
             slack_bot_token=environ.get("SLACK_BOT_TOKEN", ""),
             slack_signing_secret=environ.get("SLACK_SIGNING_SECRET", ""),
             slack_api_url=environ.get("SLACK_API_URL", ""),

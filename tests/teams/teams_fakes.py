@@ -60,11 +60,20 @@ class Sent:
 
 @dataclass
 class FakeConnector:
-    """The Bot Connector's v3 REST API as far as the bot uses it: send, reply, update."""
+    """The Bot Connector's v3 REST API as far as the bot uses it: send, reply, update, delete.
+
+    `script` is what the next calls answer, one status each (then `status`); a 429 carries `retry_after`.
+    Calls for a conversation in `hang` wait until `release` is set, as a connector that swallows packets."""
 
     sent: list[Sent] = field(default_factory=list)
-    status: int = 200  # what the next calls answer; 500 plays a broken connector
+    status: int = 200  # what calls answer once the script is used up; 500 plays a broken connector
+    script: list[int] = field(default_factory=list)
+    retry_after: str = "1"
     fail_updates: bool = False  # PUT answers 404, as for a message that was deleted
+    hang: set[str] = field(default_factory=set)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    answers: list[int] = field(default_factory=list)  # the status each call got, in order
+    authorizations: list[str] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -73,27 +82,34 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities", self._record)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._record)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._record)
+        app.router.add_delete("/v3/conversations/{conversation}/activities/{activity}", self._record)
         self._runner, self.url = await serve(app)
 
     async def stop(self) -> None:
+        self.release.set()
         if self._runner:
             await self._runner.cleanup()
 
+    @property
+    def delivered(self) -> list[Sent]:
+        """The calls the connector took (2xx), in order: what the user actually sees."""
+        return [sent for sent, status in zip(self.sent, self.answers, strict=False) if status < 300]
+
     async def _record(self, request: web.Request) -> web.Response:
-        self.sent.append(
-            Sent(
-                request.method,
-                request.match_info["conversation"],
-                request.match_info.get("activity"),
-                await request.json(),
-            )
-        )
+        conversation = request.match_info["conversation"]
+        if conversation in self.hang:
+            await self.release.wait()
+        body = await request.json() if request.method != "DELETE" else {}
+        self.sent.append(Sent(request.method, conversation, request.match_info.get("activity"), body))
+        self.authorizations.append(request.headers.get("Authorization", ""))
+        status = self.script.pop(0) if self.script else self.status
         if self.fail_updates and request.method == "PUT":
-            return web.json_response({"error": {"code": "NotFound", "message": "gone"}}, status=404)
-        if self.status != 200:
-            return web.json_response(
-                {"error": {"code": "ServiceError", "message": "boom"}}, status=self.status
-            )
+            status = 404
+        self.answers.append(status)
+        if status == 429:
+            return web.json_response({}, status=429, headers={"Retry-After": self.retry_after})
+        if status >= 300:
+            return web.json_response({"error": {"code": "ServiceError", "message": "boom"}}, status=status)
         return web.json_response({"id": f"1:{uuid.uuid4().hex}"})
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
@@ -101,6 +117,45 @@ class FakeConnector:
         while len(self.sent) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         return self.sent
+
+
+@dataclass
+class FakeLogin:
+    """Azure AD's token endpoint for the bot's client-credentials grant, issuing made-up tokens.
+    With `hang` set, it takes requests and never answers, as a login service that swallows packets."""
+
+    tokens: list[dict[str, str]] = field(default_factory=list)  # the form of each request
+    expires_in: int = 3600
+    hang: bool = False
+    url: str = ""
+    _runner: web.AppRunner | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/botframework.com/oauth2/v2.0/token", self._token)
+        self._runner, self.url = await serve(app)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def login_url(self) -> str:
+        return f"{self.url}/botframework.com"
+
+    def issued(self, n: int) -> str:
+        return f"bot-token-{n}"
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        if self.hang:
+            await self._stop.wait()
+        self.tokens.append({k: str(v) for k, v in form.items()})
+        token = self.issued(len(self.tokens))
+        body = {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token}
+        return web.json_response(body)
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -238,6 +293,13 @@ class Teams:
     feedback: InMemoryFeedback
     app: web.Application
     app_id: str = ""
+    openid: FakeOpenId | None = None
+    login: FakeLogin | None = None
+
+    def genuine_token(self, service_url: str | None = None) -> str:
+        """A token the bot accepts: signed by the key the local OpenID metadata publishes."""
+        assert self.openid is not None, "only with authentication on"
+        return signed_token(self.app_id, service_url or self.connector.url, self.openid.kid)
 
     async def post(self, activity: Any, token: str | None = None, **kwargs: Any) -> aiohttp.ClientResponse:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -9,7 +9,9 @@ import pytest
 from botbuilder.schema import Activity
 from teams_fakes import PAYLOADS, card_errors, submits, visible_text
 
-from adapters.teams import MAX_QUESTION_CHARS, Click, is_loopback, to_activity, to_card, to_click, to_question
+from adapters.teams import to_activity, to_card, to_click, to_question
+from adapters.teams.activities import MAX_QUESTION_CHARS, Click
+from adapters.teams.connector import DEFAULT_SERVICE_HOSTS, service_url_problem
 from bot.engine import Engine
 from bot.models import Reply, ReplyKind, Suggestion
 
@@ -161,10 +163,32 @@ def test_to_click(value: object, click: Click | None) -> None:
         ("https://smba.trafficmanager.net/uk/", False),
         ("http://localhost.attacker.example/", False),
         ("http://127.0.0.1@attacker.example/", False),
+        ("http://evil.example\\@127.0.0.1:9/", False),  # urlsplit sees 127.0.0.1, the client evil.example
+        ("http://user:pw@127.0.0.1:9/", False),
+        ("http://127.0.0.1:9/ x", False),
         ("ftp://127.0.0.1/", False),
         ("http://[::1/", False),
         ("", False),
     ],
 )
-def test_is_loopback(url: str, loopback: bool) -> None:
-    assert is_loopback(url) is loopback
+def test_local_mode_calls_only_loopback_service_urls(url: str, loopback: bool) -> None:
+    assert (service_url_problem(url, None) is None) is loopback
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://smba.trafficmanager.net/emea/", True),
+        ("https://SMBA.trafficmanager.net/amer/", True),
+        ("https://webchat.botframework.com/", True),
+        ("http://smba.trafficmanager.net/emea/", False),  # not https
+        ("https://smba.trafficmanager.net.attacker.example/", False),
+        ("https://evilbotframework.com/", False),
+        ("https://attacker.example/", False),
+        ("https://smba.trafficmanager.net\\@attacker.example/", False),
+        ("https://x@smba.trafficmanager.net/emea/", False),
+        ("https://smba.trafficmanager.net/emea/?next=https://attacker.example", False),
+    ],
+)
+def test_with_an_app_id_only_bot_framework_hosts_are_called(url: str, allowed: bool) -> None:
+    assert (service_url_problem(url, DEFAULT_SERVICE_HOSTS) is None) is allowed

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import time
 import uuid
 
 import pytest
 from aiohttp import web
-from teams_fakes import FakeOpenId, Teams, forged_token, payload, serve, signed_token
+from teams_fakes import Teams, forged_token, payload, serve, visible_text
 
 from adapters.server import create_app
 from adapters.settings import Settings
@@ -203,29 +202,36 @@ async def test_a_key_server_that_hangs_still_ends_in_a_quick_401(secured_teams: 
     assert teams.connector.sent == []
 
 
-async def test_a_token_the_gate_accepts_still_needs_botbuilders_check_which_runs_off_the_loop(
-    secured_teams: Teams, caplog: pytest.LogCaptureFixture
+async def test_with_an_app_id_a_genuine_token_is_answered_with_the_bots_own_token(
+    secured_teams: Teams,
 ) -> None:
     teams = secured_teams
-    openid = FakeOpenId()
-    await openid.start()
-    # the gate trusts this fake's key; botbuilder still asks Microsoft (unreachable here) with a
-    # blocking call, which must neither stall the server nor end in a 500
-    teams.app[TEAMS].keys.metadata_url = openid.metadata_url
-    try:
-        activity = payload("personal_message", teams.connector.url)
-        token = signed_token(teams.app_id, teams.connector.url, openid.kid)
-        with caplog.at_level(logging.WARNING, logger="adapters.teams"):
-            post = asyncio.ensure_future(teams.post(activity, token=token))
-            health_started = time.monotonic()
-            assert (await teams.get("/healthz")).status == 200
-            assert time.monotonic() - health_started < 1.0
-            response = await post
-    finally:
-        await openid.stop()
+    activity = payload("personal_message", teams.connector.url, text="I've forgotten my password")
 
-    assert response.status == 401
-    assert any("botbuilder" in r.getMessage() for r in caplog.records)  # the gate let it through
+    response = await teams.post(activity, token=teams.genuine_token())
+
+    assert response.status == 200
+    (reply,) = await teams.connector.wait_for(1)
+    assert reply.cards and "forgotten" in visible_text(reply.card).lower()
+    assert teams.login is not None
+    (grant,) = teams.login.tokens
+    assert grant["grant_type"] == "client_credentials"
+    assert grant["client_id"] == teams.app_id
+    assert grant["scope"] == "https://api.botframework.com/.default"
+    assert teams.connector.authorizations == [f"Bearer {teams.login.issued(1)}"]
+
+
+async def test_a_genuine_token_for_a_service_url_off_the_allow_list_is_refused_before_any_call(
+    secured_teams: Teams,
+) -> None:
+    teams = secured_teams
+    elsewhere = teams.connector.url.replace("127.0.0.1", "localhost")  # loopback, but not on the list
+    activity = payload("personal_message", elsewhere)
+
+    response = await teams.post(activity, token=teams.genuine_token(elsewhere))
+
+    assert response.status == 403
+    await teams.connector.wait_for(1, timeout=0.3)
     assert teams.connector.sent == []
 
 
@@ -246,14 +252,16 @@ def test_single_tenant_settings_build_the_server(engine: Engine) -> None:
     ("changes", "message"),
     [
         ({"app_type": "SingleTenant"}, "MicrosoftAppTenantId"),
-        ({"app_type": "UserAssignedMSI"}, "MicrosoftAppTenantId"),
+        ({"app_type": "UserAssignedMSI"}, "UserAssignedMSI is not supported"),
+        ({"app_password": ""}, "MicrosoftAppPassword"),
         ({"app_type": "Sometimes"}, "MicrosoftAppType"),
     ],
 )
 def test_incomplete_bot_settings_are_refused_with_the_variable_to_set(
     engine: Engine, changes: dict[str, str], message: str
 ) -> None:
-    settings = Settings(app_id=str(uuid.uuid4()), app_password=secrets.token_urlsafe(24), **changes)
+    fields = {"app_id": str(uuid.uuid4()), "app_password": secrets.token_urlsafe(24), **changes}
+    settings = Settings(**fields)
 
     with pytest.raises(ValueError, match=message):
         create_app(settings, engine)

@@ -1,0 +1,101 @@
+"""The Teams bot: one turn at a time, nothing kept between turns that a card button does not carry."""
+
+from __future__ import annotations
+
+import logging
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.schema import ChannelAccount
+
+from adapters.teams.activities import Click, bot_mentions, conversation_type, is_shared, to_click, to_question
+from adapters.teams.cards import notice, to_activity
+from adapters.teams.connector import DeliveryFailed
+from bot.engine import Engine
+from bot.models import Feedback, Reply, ReplyKind
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+
+
+class NhsmailTeamsBot(ActivityHandler):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        click = to_click(activity.value)
+        if click is not None:
+            await self._on_click(turn_context, click)
+            return
+        # Teams sends channel and group messages only when the bot is @mentioned; guard anyway, so a bot
+        # given wider permissions still speaks only when spoken to.
+        if is_shared(activity) and not bot_mentions(activity):
+            return
+        question = to_question(activity)
+        reply = self.engine.reply(question)
+        # never the text: staff paste residents' details and passwords into chat
+        logger.info(
+            "teams %s: %d characters -> %s %s (%.2f)",
+            conversation_type(activity),
+            len(question),
+            reply.kind.value,
+            reply.topic or "-",
+            reply.confidence,
+        )
+        await turn_context.send_activity(to_activity(reply))
+
+    async def _on_click(self, turn_context: TurnContext, click: Click) -> None:
+        reply = self.engine.answer_topic(click.topic)
+        known = reply.kind is ReplyKind.ANSWER
+        if click.action == "topic":
+            logger.info(
+                "teams click: topic %s -> %s", click.topic if known else "(unknown)", reply.kind.value
+            )
+            await turn_context.send_activity(to_activity(reply))
+            return
+        if known:
+            activity = turn_context.activity
+            user = activity.from_property.id if activity.from_property else ""
+            self.engine.record_feedback(Feedback(click.topic, bool(click.helpful), PLATFORM, user or ""))
+            logger.info("teams feedback: %s helpful=%s", click.topic, click.helpful)
+        else:
+            logger.warning("teams: feedback for an unknown topic, not recorded")
+        await self._acknowledge(turn_context, reply)
+
+    async def _acknowledge(self, turn_context: TurnContext, reply: Reply) -> None:
+        """Swap the card's Helpful buttons for a thank-you; if that card cannot be updated, say thanks."""
+        card_id = turn_context.activity.reply_to_id
+        if card_id and reply.kind is ReplyKind.ANSWER:
+            update = to_activity(reply, feedback_given=True)
+            update.id = card_id
+            try:
+                await turn_context.update_activity(update)
+                return
+            except DeliveryFailed as error:
+                logger.warning("teams: could not update the card after feedback: %s", error)
+        await turn_context.send_activity(notice("feedback"))
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        added: list[ChannelAccount] = activity.members_added or []
+        # welcome once, when the bot itself joins; people joining later are not greeted
+        if bot_id and any(member.id == bot_id for member in added):
+            logger.info("teams: added to a %s conversation, sending the welcome", conversation_type(activity))
+            await turn_context.send_activity(to_activity(self.engine.welcome()))
+
+
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """A failed delivery goes back to the endpoint (the channel re-sends); anything else is our fault,
+    logged, and the user is told so."""
+    if isinstance(error, DeliveryFailed):
+        raise error
+    activity = turn_context.activity
+    logger.error(
+        "teams: turn failed (%s in a %s conversation)",
+        activity.type,
+        conversation_type(activity),
+        exc_info=error,
+    )
+    await turn_context.send_activity(notice("error"))
