@@ -87,8 +87,14 @@ class _Refused(asyncio.Protocol):
         transport.close()
 
 
-async def serve(app: web.Application, host: str, port: int, stop: asyncio.Event | None = None) -> None:
-    """Serve `app` until SIGINT or SIGTERM (or `stop`), with at most MAX_CONNECTIONS open connections.
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    stop: asyncio.Event | None = None,
+    max_connections: int = MAX_CONNECTIONS,
+) -> None:
+    """Serve `app` until SIGINT or SIGTERM (or `stop`), with at most `max_connections` open at once.
     An address that cannot be bound raises OSError before anything is served."""
     runner = web.AppRunner(app, keepalive_timeout=KEEPALIVE_SECONDS, access_log=None)
     await runner.setup()
@@ -97,7 +103,7 @@ async def serve(app: web.Application, host: str, port: int, stop: asyncio.Event 
         assert requests is not None
 
         def accept() -> asyncio.Protocol:
-            return _Refused() if len(requests.connections) >= MAX_CONNECTIONS else requests()
+            return _Refused() if len(requests.connections) >= max_connections else requests()
 
         loop = asyncio.get_running_loop()
         listener = await loop.create_server(accept, host, port, reuse_address=True)
