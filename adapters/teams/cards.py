@@ -3,7 +3,6 @@ Templating ("${path}", "$data" to repeat an element, "$when" to keep it only if 
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -72,7 +71,8 @@ def _expand_item(item: Any, scopes: tuple[Mapping[str, Any], ...]) -> list[Any]:
 
 
 def _render(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    card: dict[str, Any] = _expand(copy.deepcopy(_template(name)), (data,))
+    # _expand builds new containers and never changes the template's: no copy needed
+    card: dict[str, Any] = _expand(_template(name), (data,))
     if not card.get("actions"):
         card.pop("actions", None)
     return card
@@ -165,8 +165,16 @@ def to_card(reply: Reply, *, feedback_given: bool = False) -> dict[str, Any]:
     return _render(layout, _card_data(reply, feedback_given))
 
 
+class SentCard(dict[str, Any]):
+    """A rendered card, never changed once made: botbuilder deep-copies every activity it sends, and a
+    card is most of an activity's size, so it is shared rather than copied."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SentCard:
+        return self
+
+
 def _card_activity(card: dict[str, Any], summary: str) -> Activity:
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(SentCard(card)))
     # notifications and the chat list show the summary; the card's fallbackText serves clients without cards
     activity.summary = summary
     return activity
@@ -179,5 +187,6 @@ def to_activity(reply: Reply, *, feedback_given: bool = False) -> Activity:
 
 
 def notice(name: str) -> Activity:
-    card = copy.deepcopy(_template(name))
+    """A fixed card (thanks for feedback, something went wrong) from its layout as it is."""
+    card = _template(name)
     return _card_activity(card, card["fallbackText"])
