@@ -25,12 +25,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, engine: Engine) -> web.Application:
     """Build the server. Platform SDKs are imported here, not by the CLI, so `ask` stays quick."""
-    from adapters import slack, teams
+    from adapters import metrics, slack, teams
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[ENGINE] = engine
     app[SETTINGS] = settings
     app.router.add_get("/healthz", healthz)
+    metrics.register(app, (topic.topic for topic in engine.topics()))
     teams.register(app, engine, settings)
     if settings.slack_enabled:
         slack.register(app, engine, settings)

@@ -20,7 +20,9 @@ from adapters.server import create_app
 from adapters.settings import Settings
 from bot.engine import Engine
 
-FORGED = "x\n2026-01-01T00:00:00.000+00:00 CRITICAL adapters.teams: forged \x1b[31mred\x1b[0m\r\u2028\u202eevil"
+FORGED = (
+    "x\n2026-01-01T00:00:00.000+00:00 CRITICAL adapters.teams: forged \x1b[31mred\x1b[0m\r\u2028\u202eevil"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +85,7 @@ def test_json_by_default_off_a_terminal_and_text_on_one() -> None:
 
 def test_json_line_has_time_level_logger_message_and_the_extra_fields() -> None:
     stream = configured("INFO", "JSON")
-    fields = {"platform": "teams", "request_id": "abc-123", "outcome": "answer", "topic": "forgotten-password"}
+    fields = {"platform": "teams", "request_id": "a-1", "outcome": "answer", "topic": "forgotten-password"}
     logging.getLogger("adapters.teams").info("turn done", extra={**fields, "latency_ms": 4.2})
     [line] = lines(stream)
     record = json.loads(line)
@@ -120,7 +122,8 @@ def test_a_forged_line_is_not_written(fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_values_are_bounded(fmt: str) -> None:
     stream = configured("INFO", fmt)
-    logging.getLogger("adapters.slack").info("slack: event %s", "e" * 100_000, extra={"channel": "c" * 100_000})
+    long = {"channel": "c" * 100_000}
+    logging.getLogger("adapters.slack").info("slack: event %s", "e" * 100_000, extra=long)
     [line] = lines(stream)
     assert len(line) < 2 * logs.MAX_VALUE_CHARS + 400
     assert "[100000 chars]" in line
