@@ -195,3 +195,5 @@ def configure(level: str, fmt: str | None, stream: TextIO | None = None) -> None
     root.setLevel(number)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(number, logging.WARNING))
+    # Python's warnings (an SDK's deprecation notices) would otherwise go to stderr raw, breaking the lines
+    logging.captureWarnings(True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import GC_COLLECTOR, PROCESS_COLLECTOR, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 
 from bot.models import ReplyKind
@@ -36,6 +36,9 @@ class Metrics:
     def __init__(self, topics: Iterable[str] = ()) -> None:
         self.topics = frozenset(topics)
         self.registry = CollectorRegistry(auto_describe=True)
+        # the process's memory, CPU and open files, and the garbage collector's work, as Prometheus expects
+        self.registry.register(PROCESS_COLLECTOR)
+        self.registry.register(GC_COLLECTOR)
         self._messages = Counter(
             "nhsmail_bot_messages",
             "Messages answered, by platform and outcome.",

@@ -208,3 +208,23 @@ def test_cli_takes_a_lower_case_level() -> None:
     result = run_cli("topics", LOG_LEVEL="debug", LOG_FORMAT="json")
     assert result.returncode == 0 and "forgotten-password" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_python_warnings_become_escaped_log_lines() -> None:
+    """An SDK's deprecation warning goes through the formatter, not raw onto stderr between the lines."""
+    code = (
+        "import warnings; from adapters import logs; logs.configure('INFO', 'json'); "
+        "warnings.warn('old API\\nforged line \\x1b[31m', DeprecationWarning, stacklevel=1)"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("LOG_", "PYTHONWARNINGS"))}
+    result = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    [line] = result.stderr.splitlines()
+    record = json.loads(line)
+    assert record["logger"] == "py.warnings" and "old API\\nforged line \\x1b[31m" in record["message"]
