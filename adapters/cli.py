@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from adapters import console
+from adapters import console, logs
 from bot.engine import Engine
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.models import ReplyKind
@@ -95,9 +95,11 @@ def main(argv: list[str] | None = None) -> None:
 
 def _main(argv: list[str] | None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        logs.configure(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT"))
+    except ValueError as error:
+        print(f"nhsmail-bot: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
     if args.command == "teams-package":
         from adapters.teams_package import write_package
 

@@ -60,7 +60,7 @@ async def whole_body_in_time(
 
 def create_app(settings: Settings, engine: Engine) -> web.Application:
     """Build the server. Platform SDKs are imported here, not by the CLI, so `ask` stays quick."""
-    from adapters import slack, teams
+    from adapters import metrics, slack, teams
 
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[whole_body_in_time])
     app[ENGINE] = engine
@@ -69,6 +69,7 @@ def create_app(settings: Settings, engine: Engine) -> web.Application:
     app[BODY_TIMEOUT] = BODY_TIMEOUT_SECONDS
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    metrics.register(app, (topic.topic for topic in engine.topics()))
     teams.register(app, engine, settings)
     if settings.slack_enabled:
         slack.register(app, engine, settings)
