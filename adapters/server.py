@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from adapters.settings import Settings
+from adapters.turns import Turns
 from bot.engine import Engine
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ SETTINGS = web.AppKey("settings", Settings)
 # each platform's answer to "can you work now?": None, or why not (read by /readyz, never waits)
 READINESS = web.AppKey("readiness", dict[str, Callable[[], str | None]])
 BODY_TIMEOUT = web.AppKey("body_timeout", float)
+TURNS = web.AppKey("turns", Turns)
 
 # Teams sends small JSON activities, Slack small forms; anything far bigger is refused with 413.
 MAX_BODY_BYTES = 256 * 1024
@@ -69,7 +71,7 @@ def create_app(settings: Settings, engine: Engine) -> web.Application:
     app[BODY_TIMEOUT] = BODY_TIMEOUT_SECONDS
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    metrics.register(app, (topic.topic for topic in engine.topics()))
+    app[TURNS] = Turns(metrics.register(app, (topic.topic for topic in engine.topics())))
     teams.register(app, engine, settings)
     if settings.slack_enabled:
         slack.register(app, engine, settings)

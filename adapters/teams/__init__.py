@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from adapters.server import READINESS
+from adapters.server import READINESS, TURNS
 from adapters.settings import Settings
 from adapters.teams.activities import to_click, to_question
 from adapters.teams.cards import to_activity, to_card
@@ -22,7 +22,7 @@ TEAMS = web.AppKey("teams", TeamsEndpoint)
 
 def register(app: web.Application, engine: Engine, settings: Settings) -> None:
     """Add POST /api/messages for the Bot Framework (Teams) to the shared server."""
-    endpoint = TeamsEndpoint(engine, settings)
+    endpoint = TeamsEndpoint(engine, settings, app[TURNS])
     app[TEAMS] = endpoint
     app[READINESS]["teams"] = endpoint.readiness
     app.cleanup_ctx.append(endpoint.lifespan)

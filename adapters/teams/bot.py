@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.schema import ChannelAccount
@@ -10,6 +11,7 @@ from botbuilder.schema import ChannelAccount
 from adapters.teams.activities import Click, bot_mentions, conversation_type, is_shared, to_click, to_question
 from adapters.teams.cards import notice, to_activity
 from adapters.teams.connector import DeliveryFailed
+from adapters.turns import Turns
 from bot.engine import Engine
 from bot.models import Feedback, Reply, ReplyKind
 
@@ -19,14 +21,16 @@ PLATFORM = "teams"
 
 
 class NhsmailTeamsBot(ActivityHandler):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, turns: Turns) -> None:
         self.engine = engine
+        self.turns = turns
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
+        started = time.monotonic()
         activity = turn_context.activity
         click = to_click(activity.value)
         if click is not None:
-            await self._on_click(turn_context, click)
+            await self._on_click(turn_context, click, started)
             return
         # Teams sends channel and group messages only when the bot is @mentioned; guard anyway, so a bot
         # given wider permissions still speaks only when spoken to.
@@ -34,31 +38,21 @@ class NhsmailTeamsBot(ActivityHandler):
             return
         question = to_question(activity)
         reply = self.engine.reply(question)
-        # never the text: staff paste residents' details and passwords into chat
-        logger.info(
-            "teams %s: %d characters -> %s %s (%.2f)",
-            conversation_type(activity),
-            len(question),
-            reply.kind.value,
-            reply.topic or "-",
-            reply.confidence,
-        )
         await turn_context.send_activity(to_activity(reply))
+        self.turns.answered(PLATFORM, conversation_type(activity), reply, started, length=len(question))
 
-    async def _on_click(self, turn_context: TurnContext, click: Click) -> None:
+    async def _on_click(self, turn_context: TurnContext, click: Click, started: float) -> None:
         reply = self.engine.answer_topic(click.topic)
         known = reply.kind is ReplyKind.ANSWER
         if click.action == "topic":
-            logger.info(
-                "teams click: topic %s -> %s", click.topic if known else "(unknown)", reply.kind.value
-            )
             await turn_context.send_activity(to_activity(reply))
+            self.turns.clicked(PLATFORM, reply.topic, started)
             return
         if known:
             activity = turn_context.activity
             user = activity.from_property.id if activity.from_property else ""
             self.engine.record_feedback(Feedback(click.topic, bool(click.helpful), PLATFORM, user or ""))
-            logger.info("teams feedback: %s helpful=%s", click.topic, click.helpful)
+            self.turns.voted(PLATFORM, click.topic, bool(click.helpful))
         else:
             logger.warning("teams: feedback for an unknown topic, not recorded")
         await self._acknowledge(turn_context, reply)

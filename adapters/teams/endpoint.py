@@ -16,7 +16,7 @@ from botbuilder.schema import Activity, ActivityTypes, ConversationReference, Re
 from adapters.recent import RecentKeys
 from adapters.settings import Settings
 from adapters.teams.auth import ChannelAuth, OpenIdKeys, Unauthorized
-from adapters.teams.bot import NhsmailTeamsBot, on_turn_error
+from adapters.teams.bot import PLATFORM, NhsmailTeamsBot, on_turn_error
 from adapters.teams.connector import (
     DEFAULT_SERVICE_HOSTS,
     BotToken,
@@ -24,6 +24,7 @@ from adapters.teams.connector import (
     DeliveryFailed,
     service_url_problem,
 )
+from adapters.turns import Turns
 from bot.engine import Engine
 
 logger = logging.getLogger(__name__)
@@ -96,8 +97,9 @@ class TeamsEndpoint:
     """POST /api/messages for the Bot Framework (Teams): in local mode (no app id) nothing is authenticated
     and only loopback serviceUrls are answered, as for the Bot Framework Emulator."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, turns: Turns) -> None:
         self.local_mode = not settings.app_id
+        self.turns = turns
         app_type_of(settings)
         self._session: aiohttp.ClientSession | None = None
         self.keys = OpenIdKeys(settings.openid_metadata_url, self.session)
@@ -112,7 +114,7 @@ class TeamsEndpoint:
         self.allowed_hosts = None if self.local_mode else (settings.service_hosts or DEFAULT_SERVICE_HOSTS)
         self.connector = Connector(self.session, self.token, self.allowed_hosts)
         self.adapter = ConnectorAdapter(self.connector)
-        self.bot = NhsmailTeamsBot(engine)
+        self.bot = NhsmailTeamsBot(engine, turns)
         self.recent = RecentKeys(ttl=DEDUP_TTL_SECONDS, max_size=DEDUP_MAX_ENTRIES)
         # activities being answered now, so a re-send waits for the first answer rather than repeat it
         self._in_flight: dict[str, asyncio.Future[int]] = {}
@@ -195,7 +197,7 @@ class TeamsEndpoint:
             status = await asyncio.shield(pending)
             return web.Response(status=200 if status < 500 else status)
         if not self.recent.first_time(key):
-            logger.info("teams: activity re-sent by the channel, already answered")
+            self.turns.resent(PLATFORM)
             return web.Response(status=200)
         outcome: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = outcome
@@ -214,7 +216,7 @@ class TeamsEndpoint:
         try:
             await self.adapter.run_pipeline(context, self.bot.on_turn)
         except DeliveryFailed as error:
-            logger.error("teams: the reply to a %s activity was not delivered: %s", activity.type, error)
+            self.turns.undelivered(PLATFORM, str(error))
             return _refuse(502, "the reply could not be delivered; send the activity again")
         except Exception:
             logger.exception("teams: could not process a %s activity", activity.type)
