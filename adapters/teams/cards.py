@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from functools import cache
+from dataclasses import replace
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +174,8 @@ class SentCard(dict[str, Any]):
         return self
 
 
-def _card_activity(card: dict[str, Any], summary: str) -> Activity:
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(SentCard(card)))
+def _card_activity(card: SentCard, summary: str) -> Activity:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     # notifications and the chat list show the summary; the card's fallbackText serves clients without cards
     activity.summary = summary
     return activity
@@ -183,10 +184,19 @@ def _card_activity(card: dict[str, Any], summary: str) -> Activity:
 def to_activity(reply: Reply, *, feedback_given: bool = False) -> Activity:
     """The message activity that carries a Reply as an Adaptive Card, with a plain-text summary."""
     summary = reply.title or (reply.paragraphs[0] if reply.paragraphs else reply.text)
-    return _card_activity(to_card(reply, feedback_given=feedback_given), summary.splitlines()[0][:200])
+    # a card shows no confidence: the same answer to another question is the same card
+    shown = replace(
+        reply, confidence=0.0, suggestions=tuple(Suggestion(s.topic, s.title) for s in reply.suggestions)
+    )
+    return _card_activity(_shared_card(shown, feedback_given), summary.splitlines()[0][:200])
+
+
+@lru_cache(maxsize=1024)
+def _shared_card(reply: Reply, feedback_given: bool) -> SentCard:
+    return SentCard(to_card(reply, feedback_given=feedback_given))
 
 
 def notice(name: str) -> Activity:
     """A fixed card (thanks for feedback, something went wrong) from its layout as it is."""
-    card = _template(name)
+    card = SentCard(_template(name))
     return _card_activity(card, card["fallbackText"])

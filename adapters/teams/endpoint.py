@@ -24,6 +24,7 @@ from adapters.teams.connector import (
     DeliveryFailed,
     service_url_problem,
 )
+from adapters.teams.wire import from_wire, to_wire
 from adapters.turns import Turns
 from bot.engine import Engine
 
@@ -235,58 +236,6 @@ class TeamsEndpoint:
         return web.Response(status=200)
 
 
-# What the bot's own activities carry, by botbuilder's attribute and the wire's name. msrest walks every
-# node of an activity, cards included, and cost more than the rest of the turn: these are written directly.
-_SCALARS = (
-    ("type", "type"),
-    ("id", "id"),
-    ("service_url", "serviceUrl"),
-    ("channel_id", "channelId"),
-    ("reply_to_id", "replyToId"),
-    ("locale", "locale"),
-    ("input_hint", "inputHint"),
-    ("attachment_layout", "attachmentLayout"),
-    ("summary", "summary"),
-    ("text", "text"),
-    ("text_format", "textFormat"),
-)
-_ACCOUNT = (("id", "id"), ("name", "name"), ("aad_object_id", "aadObjectId"), ("role", "role"))
-_CONVERSATION = (
-    *_ACCOUNT,
-    ("is_group", "isGroup"),
-    ("conversation_type", "conversationType"),
-    ("tenant_id", "tenantId"),
-)
-_WRITTEN = {name for name, _ in _SCALARS} | {"from_property", "recipient", "conversation", "attachments"}
-
-
-def to_wire(activity: Activity) -> dict[str, Any]:
-    """An outgoing activity as the Bot Connector's JSON; msrest only for what the bot never sets itself."""
-    unusual = [name for name, value in vars(activity).items() if value and name not in _WRITTEN]
-    body: dict[str, Any] = activity.serialize() if unusual else {}
-    body.update(_fields(activity, _SCALARS))
-    for name, key, fields in (
-        ("from_property", "from", _ACCOUNT),
-        ("recipient", "recipient", _ACCOUNT),
-        ("conversation", "conversation", _CONVERSATION),
-    ):
-        value = getattr(activity, name)
-        if value is not None:
-            body[key] = _fields(value, fields)
-    if activity.attachments:
-        body["attachments"] = [
-            {"contentType": a.content_type, "content": a.content}
-            | ({"name": a.name} if a.name else {})
-            | ({"contentUrl": a.content_url} if a.content_url else {})
-            for a in activity.attachments
-        ]
-    return body
-
-
-def _fields(model: Any, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
-    return {key: value for name, key in fields if (value := getattr(model, name, None)) is not None}
-
-
 def _refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
@@ -311,11 +260,8 @@ def _short(value: Any) -> bool:
 
 
 def _to_activity(body: object) -> Activity | None:
-    if not isinstance(body, dict):
-        return None
-    try:
-        activity = Activity().deserialize(body)
-    except Exception:
+    activity = from_wire(body)
+    if activity is None:
         return None
     conversation_id = getattr(activity.conversation, "id", None)
     if not (
