@@ -89,6 +89,11 @@ class FakeSlack:
         return [c for c in self.calls if method_or_path in (c.method, c.path)]
 
     @property
+    def requests(self) -> list[Call]:
+        """Every call but the server's one auth.test at start (it learns the bot's identity once, not per request)."""
+        return [c for c in self.calls if c.method != "auth.test"]
+
+    @property
     def messages(self) -> list[Call]:
         """What the bot said: chat.* posts and response_url posts (not auth.test and the like)."""
         return [c for c in self.calls if c.method.startswith("chat.") or c.path.startswith("/response/")]
