@@ -18,7 +18,6 @@ from adapters.slack.sdk_log import sdk_logger
 from adapters.slack.web_api import Authorize, SlackWeb
 from bot.engine import Engine
 from bot.models import Feedback, Reply, ReplyKind
-from bot.redact import redact
 
 logger = logging.getLogger("adapters.slack")
 
@@ -114,9 +113,12 @@ class SlackBot:
         try:
             reply = self.engine.reply(question)
         except Exception:
-            logger.exception("Slack %s: the engine failed on %r", where, redact(question))
+            logger.exception(
+                "Slack %s: the engine failed on a message of %d characters", where, len(question)
+            )
             return _failed()
-        logger.info("Slack %s: %r -> %s %s", where, redact(question), reply.kind, reply.topic or "")
+        # never the text itself: staff paste residents' details and passwords
+        logger.info("Slack %s: %d characters -> %s %s", where, len(question), reply.kind, reply.topic or "")
         return reply
 
     def _answer(self, topic: str, where: str) -> Reply:

@@ -11,6 +11,8 @@ from bot.redact import redact
 # Bolt reads SLACK_BOT_TOKEN from the environment whatever it is given, then warns that the token is unused
 # because the adapter passes its own client and authorize step: that is the design here, not a fault.
 _SETUP_NOTES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+# an SDK line can hold a whole request body: only its start is kept, so masking it stays cheap
+MAX_LINE = 1000
 
 
 class _Quiet(logging.Filter):
@@ -20,7 +22,7 @@ class _Quiet(logging.Filter):
         message = record.getMessage()
         if message in _SETUP_NOTES:
             return False
-        record.msg, record.args = redact(message), None
+        record.msg, record.args = redact(message[:MAX_LINE]), None
         return True
 
 
