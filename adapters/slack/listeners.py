@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from adapters.recent import RecentKeys
@@ -33,16 +35,15 @@ class SlackBot:
         self.web = web
         self.seen = RecentKeys(ttl=600.0)
 
-    async def check(self, body: Any, next_: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+    def check(self, body: Any) -> BoltResponse | None:
         """Refuse malformed payloads (Socket Mode ones too: HTTP ones were checked at the door), and answer
         each event once: a retry of an event already taken is acknowledged and dropped."""
         if not well_formed(body):
             return BoltResponse(status=400, body="")
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and not self.seen.first_time(event_id):
-            logger.info("Slack event %s delivered again: already answered", event_id)
+            logger.info("Slack event %r delivered again: already answered", event_id)
             return BoltResponse(status=200, body="")
-        await next_()
         return None
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -150,6 +151,20 @@ class SlackBot:
         return await self.web.respond(url, **message)
 
 
+class Checks(AsyncMiddleware):
+    """SlackBot.check as a Bolt middleware of its own: Bolt then calls it directly, without working out
+    which arguments a plain function wants on every request."""
+
+    def __init__(self, listeners: SlackBot) -> None:
+        self.listeners = listeners
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        # Bolt passes `next` by that name; in a dispatch it only marks that the chain goes on
+        return self.listeners.check(req.body) or await next()
+
+
 def _obj(part: Any, key: str) -> dict[str, Any]:
     """A nested object of a payload, or an empty one when it is missing or not an object."""
     value = part.get(key) if isinstance(part, dict) else None
@@ -186,7 +201,7 @@ def create_bolt_app(engine: Engine, settings: Settings, web: SlackWeb | None = N
         signing_secret=settings.slack_signing_secret,
     )
     listeners = SlackBot(engine, web)
-    bolt.middleware(listeners.check)
+    bolt.use(Checks(listeners))
     bolt.command(COMMAND)(listeners.on_command)
     bolt.event("app_mention")(listeners.on_mention)
     bolt.event("message")(listeners.on_message)
