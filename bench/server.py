@@ -5,6 +5,7 @@ Run it from the checkout, after `make test` (or any install of the project with 
     .venv/bin/python bench/server.py                 # 3 s per scenario, wrk -t1 -c16
     .venv/bin/python bench/server.py --seconds 5 --connections 32
     .venv/bin/python bench/server.py --agents-python /path/to/venv/bin/python
+    .venv/bin/python bench/server.py --only bolt,project --baseline /tmp/main   # before/after, one run
 
 It needs `wrk` (Debian: `apt-get install -y wrk`). Every server runs in its own process on 127.0.0.1:
 
@@ -503,9 +504,9 @@ def agents_python(given: str | None) -> tuple[str | None, str]:
     return str(python), ""
 
 
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -530,33 +531,40 @@ def bench(args: argparse.Namespace) -> list[Result]:
         fake = f"http://127.0.0.1:{fake_port}"
         try:
             wait_listening(fake_port, fakes)
-            agents, why_not = agents_python(args.agents_python)
-            plan: list[tuple[str, list[str], dict[str, str], list[Scenario]]] = [
-                ("bare", [sys.executable], env, [BARE]),
-                ("bolt", [sys.executable], env, [SLASH_ACK, MENTION]),
-                ("botbuilder", [sys.executable], env, [TEAMS]),
+            wanted = args.only.split(",") if args.only else ["agents"]
+            agents, why_not = agents_python(args.agents_python) if "agents" in wanted else (None, "not run")
+            plan: list[tuple[str, list[str], dict[str, str], list[Scenario], Path]] = [
+                ("bare", [sys.executable], env, [BARE], ROOT),
+                ("bolt", [sys.executable], env, [SLASH_ACK, MENTION], ROOT),
+                ("botbuilder", [sys.executable], env, [TEAMS], ROOT),
             ]
             if agents:
-                plan.append(("agents", [agents], {**env, "PYTHONPATH": ""}, [TEAMS]))
-            else:
+                plan.append(("agents", [agents], {**env, "PYTHONPATH": ""}, [TEAMS], ROOT))
+            elif "agents" in wanted:
                 results.append(Result("agents", TEAMS.name, note=why_not))
-            project_env = {
-                **env,
+            settings = {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": f"{fake}/api",
             }
-            plan.append(("project", [], project_env, [SLASH, MENTION, TEAMS]))
-            for target, python, target_env, scenarios in plan:
+            checkouts = [("project", ROOT)] + (
+                [("baseline", args.baseline.resolve())] if args.baseline else []
+            )
+            for name, checkout in checkouts:
+                checkout_env = {**env, **settings, "PYTHONPATH": str(checkout)}
+                plan.append((name, [], checkout_env, [SLASH, MENTION, TEAMS], checkout))
+            for target, python, target_env, scenarios, cwd in plan:
+                if args.only and target not in args.only.split(","):
+                    continue
                 port = free_port()
-                if target == "project":
+                if not python:  # a checkout of this project
                     command = [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1"]
                     command += ["--port", str(port)]
                 else:
                     command = [*python, __file__, "--target", target, "--port", str(port), "--fake", fake]
                 log = folder / f"{target}.log"
                 print(f"{target}: starting", flush=True)
-                process = start(command, target_env, log)
+                process = start(command, target_env, log, cwd)
                 try:
                     wait_listening(port, process)
                     for scenario in scenarios:
@@ -593,6 +601,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         ("app_mention", "bolt"),
         ("Teams message", "botbuilder"),
         ("Teams message", "agents"),
+        *((scenario.name, "baseline") for scenario in (SLASH, MENTION, TEAMS)),
     ]
     print()
     print("project / reference     req/s   CPU per request")
@@ -616,6 +625,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3, help="measured seconds per scenario")
     parser.add_argument("--connections", type=int, default=16, help="wrk's concurrent connections")
     parser.add_argument("--agents-python", help="a python with microsoft-agents-hosting-aiohttp installed")
+    parser.add_argument("--baseline", type=Path, help="another checkout of this project to run beside it")
+    parser.add_argument("--only", help="run only these targets (comma-separated: bare,bolt,...,project)")
     # internal: the processes the bench starts
     parser.add_argument("--target", choices=sorted(REFERENCES), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
