@@ -41,6 +41,10 @@ class Call:
     body: dict[str, Any]
     at: float
     headers: dict[str, str] = field(default_factory=dict)
+    # the client's address and port: one per TCP connection, so calls on a reused connection share it
+    peer: str = ""
+    # the HTTP status the fake answered
+    status: int = 200
 
     @property
     def method(self) -> str:
@@ -56,6 +60,8 @@ class FakeSlack:
         self.url = ""
         # Web API method -> how many of its next calls answer 429 with Retry-After: 1
         self.rate_limited: dict[str, int] = {}
+        # Web API method or response_url path -> the statuses its next calls answer (e.g. [500]), in turn
+        self.failures: dict[str, list[int]] = {}
         # cleared, response_url posts wait until it is set: shows the slash command does not wait for them
         self.responses_released = asyncio.Event()
         self.responses_released.set()
@@ -89,6 +95,21 @@ class FakeSlack:
         return [c for c in self.calls if method_or_path in (c.method, c.path)]
 
     @property
+    def delivered(self) -> list[Call]:
+        """The messages Slack took: answered 200, so a user saw them."""
+        return [c for c in self.messages if c.status == 200]
+
+    @property
+    def connections(self) -> set[str]:
+        """The distinct TCP connections the bot's calls came in on."""
+        return {c.peer for c in self.calls}
+
+    @property
+    def requests(self) -> list[Call]:
+        """Every call but the one auth.test at start (the bot learns its identity once, not per request)."""
+        return [c for c in self.calls if c.method != "auth.test"]
+
+    @property
     def messages(self) -> list[Call]:
         """What the bot said: chat.* posts and response_url posts (not auth.test and the like)."""
         return [c for c in self.calls if c.method.startswith("chat.") or c.path.startswith("/response/")]
@@ -107,7 +128,11 @@ class FakeSlack:
             body = json.loads(raw) if raw else {}
         else:
             body = dict(parse_qsl(raw))
-        call = Call(request.path, raw, body, time.monotonic(), dict(request.headers))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        call = Call(request.path, raw, body, time.monotonic(), dict(request.headers), str(peer))
+        failures = self.failures.get(call.method) or self.failures.get(call.path)
+        if failures:
+            call.status = failures.pop(0)
         async with self._arrived:
             self.calls.append(call)
             self._arrived.notify_all()
@@ -115,8 +140,11 @@ class FakeSlack:
 
     async def _web_api(self, request: web.Request) -> web.Response:
         call = await self._record(request)
+        if call.status != 200:
+            return web.json_response({"ok": False, "error": "fatal_error"}, status=call.status)
         if self.rate_limited.get(call.method, 0) > 0:
             self.rate_limited[call.method] -= 1
+            call.status = 429
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
@@ -142,7 +170,9 @@ class FakeSlack:
         return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        await self._record(request)
+        call = await self._record(request)
+        if call.status != 200:
+            return web.Response(status=call.status, text="service unavailable")
         await self.responses_released.wait()
         return web.Response(text="ok")
 

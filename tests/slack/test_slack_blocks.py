@@ -9,7 +9,9 @@ import pytest
 from slack_fakes import buttons, said_for, texts
 
 from adapters.settings import Settings
-from adapters.slack import api_url, escape, to_blocks, to_question, to_shared_blocks, to_text
+from adapters.slack import to_blocks, to_question, to_shared_blocks, to_text
+from adapters.slack.blocks import escape
+from adapters.slack.web_api import api_url
 from bot.engine import Engine
 from bot.models import Reply, ReplyKind, Suggestion
 

@@ -11,7 +11,8 @@ import yaml
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
-from adapters.slack import COMMAND, EVENTS_PATH
+from adapters.slack.endpoint import EVENTS_PATH
+from adapters.slack.listeners import COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "deploy" / "slack" / "manifest.yml"

@@ -32,7 +32,7 @@ async def test_a_bad_signature_is_refused_and_nothing_is_sent(
     form = urlencode(payload("slash_command") | {"text": "locked out"}).encode()
     assert (await slack.post(form, "application/x-www-form-urlencoded", secret="wrong")).status == 401
     await asyncio.sleep(0.2)
-    assert fake_slack.calls == []
+    assert fake_slack.requests == []
 
 
 async def test_a_request_older_than_five_minutes_is_refused(
@@ -45,7 +45,7 @@ async def test_a_request_older_than_five_minutes_is_refused(
     )
     assert answer.status == 401
     await asyncio.sleep(0.2)
-    assert fake_slack.calls == []
+    assert fake_slack.requests == []
 
 
 async def test_missing_signature_headers_are_refused(slack: SlackClient, fake_slack: FakeSlack) -> None:
@@ -53,7 +53,7 @@ async def test_missing_signature_headers_are_refused(slack: SlackClient, fake_sl
         slack.url, data=b'{"type": "url_verification", "challenge": "x"}'
     ) as response:
         assert response.status == 401
-    assert fake_slack.calls == []
+    assert fake_slack.requests == []
 
 
 @pytest.mark.parametrize(
