@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from adapters.server import READINESS, TURNS
 from adapters.settings import Settings
 from adapters.slack.blocks import to_blocks, to_shared_blocks, to_text
 from adapters.slack.endpoint import EVENTS_PATH, events_handler, socket_mode
@@ -26,7 +27,8 @@ def register(app: web.Application, engine: Engine, settings: Settings) -> None:
     """Add Slack to the server: POST /slack/events given a signing secret, Socket Mode given an app token.
     The outbound session opens with the server and closes with it."""
     slack_web = SlackWeb(settings, sdk_logger())
-    bolt = create_bolt_app(engine, settings, slack_web)
+    bolt = create_bolt_app(engine, settings, slack_web, app[TURNS])
+    app[READINESS]["slack"] = lambda: slack_web.problem
     app[BOLT], app[WEB] = bolt, slack_web
     # first: Socket Mode's listeners already need the session
     app.cleanup_ctx.append(slack_web.lifetime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,27 +13,31 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from adapters.metrics import Metrics
 from adapters.recent import RecentKeys
 from adapters.settings import Settings
 from adapters.slack.blocks import labels, to_blocks, to_shared_blocks, to_text
 from adapters.slack.payloads import to_question, well_formed
 from adapters.slack.sdk_log import sdk_logger
 from adapters.slack.web_api import Authorize, SlackWeb
+from adapters.turns import Turns
 from bot.engine import Engine
 from bot.models import Feedback, Reply, ReplyKind
 
 logger = logging.getLogger("adapters.slack")
 
 COMMAND = "/nhsmail"
+PLATFORM = "slack"
 
 
 class SlackBot:
     """The Bolt listeners. Everything goes out through `web` (one client, one session), and every field of a
     payload is read as possibly missing or of the wrong type: it came from outside."""
 
-    def __init__(self, engine: Engine, web: SlackWeb) -> None:
+    def __init__(self, engine: Engine, web: SlackWeb, turns: Turns) -> None:
         self.engine = engine
         self.web = web
+        self.turns = turns
         self.seen = RecentKeys(ttl=600.0)
 
     def check(self, body: Any) -> BoltResponse | None:
@@ -42,53 +47,64 @@ class SlackBot:
             return BoltResponse(status=400, body="")
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and not self.seen.first_time(event_id):
-            logger.info("Slack event %r delivered again: already answered", event_id)
+            self.turns.resent(PLATFORM)
             return BoltResponse(status=200, body="")
         return None
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
         # acknowledge first: Slack gives up after 3 seconds; the answer follows through response_url
         await ack()
+        started = time.monotonic()
         question = to_question(_str(command, "text"))
         wants_help = question.lower() in ("", "help", "topics", "list")
-        reply = self._reply("help" if wants_help else question, "slash command")
+        reply = self._reply("help" if wants_help else question)
         blocks = to_blocks(reply, share=True, list_topics=wants_help)
-        await self._respond(command, response_type="ephemeral", text=to_text(reply), blocks=blocks)
+        if await self._respond(command, response_type="ephemeral", text=to_text(reply), blocks=blocks):
+            self.turns.answered(PLATFORM, "slash command", reply, started, length=len(question))
 
     async def on_mention(self, event: dict[str, Any]) -> None:
         if _ignored(event):
             return
-        reply = self._reply(to_question(_str(event, "text")), "mention")
+        started = time.monotonic()
+        question = to_question(_str(event, "text"))
+        reply = self._reply(question)
         # answer in a thread: the one the mention was made in, or a new one under it
-        await self._post(_str(event, "channel"), _str(event, "thread_ts") or _str(event, "ts"), reply)
+        if await self._post(_str(event, "channel"), _str(event, "thread_ts") or _str(event, "ts"), reply):
+            self.turns.answered(PLATFORM, "mention", reply, started, length=len(question))
 
     async def on_message(self, event: dict[str, Any]) -> None:
         # message.im only; mentions in channels arrive as app_mention
         if event.get("channel_type") != "im" or _ignored(event):
             return
-        reply = self._reply(to_question(_str(event, "text")), "direct message")
-        await self._post(_str(event, "channel"), _str(event, "thread_ts"), reply)
+        started = time.monotonic()
+        question = to_question(_str(event, "text"))
+        reply = self._reply(question)
+        if await self._post(_str(event, "channel"), _str(event, "thread_ts"), reply):
+            self.turns.answered(PLATFORM, "direct message", reply, started, length=len(question))
 
     async def on_choose(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A did-you-mean, follow-up or menu choice: answer the chosen topic where the click happened."""
         await ack()
+        started = time.monotonic()
         topic = _str(action, "value") or _str(_obj(action, "selected_option"), "value")
-        reply = self._answer(topic, "choice")
+        reply = self._answer(topic)
         if _obj(body, "container").get("is_ephemeral"):
-            await self._respond(
+            delivered = await self._respond(
                 body, replace_original=True, text=to_text(reply), blocks=to_blocks(reply, share=True)
             )
-            return
-        channel = _str(_obj(body, "channel"), "id")
-        message = _obj(body, "message")
-        # in a channel, keep the conversation in the thread; a DM has no threads unless the user made one
-        thread_ts = _str(message, "thread_ts") or ("" if channel.startswith("D") else _str(message, "ts"))
-        await self._post(channel, thread_ts, reply)
+        else:
+            channel = _str(_obj(body, "channel"), "id")
+            message = _obj(body, "message")
+            # in a channel, keep the conversation in its thread; a DM has no threads unless the user made one
+            thread_ts = _str(message, "thread_ts") or ("" if channel.startswith("D") else _str(message, "ts"))
+            delivered = await self._post(channel, thread_ts, reply)
+        if delivered:
+            self.turns.clicked(PLATFORM, reply.topic, started)
 
     async def on_share(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Post the ephemeral answer in the channel for everyone, then remove the private copy."""
         await ack()
-        reply = self._answer(_str(action, "value"), "share")
+        reply = self._answer(_str(action, "value"))
         if not reply.matched:
             return
         blocks = to_shared_blocks(reply, _str(_obj(body, "user"), "id"))
@@ -99,42 +115,36 @@ class SlackBot:
 
     async def on_feedback(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        reply = self._answer(_str(action, "value"), "feedback")
+        reply = self._answer(_str(action, "value"))
         if not reply.matched or reply.topic is None:
             return
         helpful = action.get("action_id") == "helpful"
-        self.engine.record_feedback(Feedback(reply.topic, helpful, "slack", _str(_obj(body, "user"), "id")))
-        logger.info("Slack feedback: topic %s helpful=%s", reply.topic, helpful)
+        self.engine.record_feedback(Feedback(reply.topic, helpful, PLATFORM, _str(_obj(body, "user"), "id")))
+        self.turns.voted(PLATFORM, reply.topic, helpful)
         # the answer is rebuilt from its topic rather than stored: the thanks replaces the buttons
         ephemeral = bool(_obj(body, "container").get("is_ephemeral"))
         blocks = to_blocks(reply, share=ephemeral, feedback_given=True)
         await self._respond(body, replace_original=True, text=to_text(reply), blocks=blocks)
 
-    def _reply(self, question: str, where: str) -> Reply:
+    def _reply(self, question: str) -> Reply:
         try:
-            reply = self.engine.reply(question)
+            return self.engine.reply(question)
         except Exception:
-            logger.exception(
-                "Slack %s: the engine failed on a message of %d characters", where, len(question)
-            )
+            # never the text itself: staff paste residents' details and passwords
+            logger.exception("Slack: the engine failed on a message of %d characters", len(question))
             return _failed()
-        # never the text itself: staff paste residents' details and passwords
-        logger.info("Slack %s: %d characters -> %s %s", where, len(question), reply.kind, reply.topic or "")
-        return reply
 
-    def _answer(self, topic: str, where: str) -> Reply:
+    def _answer(self, topic: str) -> Reply:
         try:
-            reply = self.engine.answer_topic(topic)
+            return self.engine.answer_topic(topic)
         except Exception:
-            logger.exception("Slack %s: the engine failed on topic %r", where, topic[:64])
+            logger.exception("Slack: the engine failed on a topic button")
             return _failed()
-        logger.info("Slack %s: topic %r -> %s", where, topic[:64], reply.kind)
-        return reply
 
     async def _post(self, channel: str, thread_ts: str, reply: Reply) -> bool:
         if not channel:
             return False
-        return await self.web.post_message(
+        problem = await self.web.post_message(
             channel=channel,
             thread_ts=thread_ts or None,
             text=to_text(reply),
@@ -142,13 +152,19 @@ class SlackBot:
             unfurl_links=False,
             unfurl_media=False,
         )
+        if problem:
+            self.turns.undelivered(PLATFORM, problem)
+        return problem is None
 
     async def _respond(self, payload: dict[str, Any], **message: Any) -> bool:
         url = _str(payload, "response_url")
         if not url:
             logger.warning("Slack request has no response_url: cannot answer it")
             return False
-        return await self.web.respond(url, **message)
+        problem = await self.web.respond(url, **message)
+        if problem:
+            self.turns.undelivered(PLATFORM, problem)
+        return problem is None
 
 
 class Checks(AsyncMiddleware):
@@ -188,7 +204,9 @@ def _ignored(event: dict[str, Any]) -> bool:
     return bool(event.get("bot_id") or event.get("subtype") or event.get("edited"))
 
 
-def create_bolt_app(engine: Engine, settings: Settings, web: SlackWeb | None = None) -> AsyncApp:
+def create_bolt_app(
+    engine: Engine, settings: Settings, web: SlackWeb | None = None, turns: Turns | None = None
+) -> AsyncApp:
     """The Bolt app with its listeners. It is given the bot's client and an authorize step that needs no Web
     API call, so an unreachable Slack never fails or delays an acknowledgement."""
     quiet = sdk_logger()
@@ -200,7 +218,7 @@ def create_bolt_app(engine: Engine, settings: Settings, web: SlackWeb | None = N
         authorize=Authorize(web),
         signing_secret=settings.slack_signing_secret,
     )
-    listeners = SlackBot(engine, web)
+    listeners = SlackBot(engine, web, turns or Turns(Metrics()))
     bolt.use(Checks(listeners))
     bolt.command(COMMAND)(listeners.on_command)
     bolt.event("app_mention")(listeners.on_mention)

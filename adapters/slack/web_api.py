@@ -136,32 +136,29 @@ class SlackWeb:
             await asyncio.sleep(wait * (1 + random.random() / 4))
             wait = min(wait * 2, VERIFY_RETRY_SECONDS[1])
 
-    async def post_message(self, **message: Any) -> bool:
-        """chat.postMessage with the retries; False (and one log line) when Slack would not take it."""
+    async def post_message(self, **message: Any) -> str | None:
+        """chat.postMessage with the retries; why Slack would not take it, or None when it did."""
         try:
             await self.client.chat_postMessage(**message)
         except SlackApiError as error:
-            logger.warning("Slack chat.postMessage failed: %s", error.response.get("error"))
-            return False
+            return f"chat.postMessage failed: {error.response.get('error')}"
         except NETWORK_ERRORS as error:
-            logger.warning("Slack chat.postMessage failed: %s", type(error).__name__)
-            return False
-        return True
+            return f"chat.postMessage failed: {type(error).__name__}"
+        return None
 
-    async def respond(self, url: str, **message: Any) -> bool:
-        """Post to a response_url (a slash command's or a click's) on the shared session, with the retries."""
+    async def respond(self, url: str, **message: Any) -> str | None:
+        """Post to a response_url (a slash command's or a click's) on the shared session, with the retries;
+        why it failed, or None."""
         client = AsyncWebhookClient(
             url, session=self.session, logger=self.sdk_logger, retry_handlers=self.retry_handlers
         )
         try:
             response = await client.send_dict({"unfurl_links": False, "unfurl_media": False, **message})
         except NETWORK_ERRORS as error:
-            logger.warning("Slack response_url failed: %s", type(error).__name__)
-            return False
+            return f"response_url failed: {type(error).__name__}"
         if response.status_code != 200:
-            logger.warning("Slack response_url answered %s", response.status_code)
-            return False
-        return True
+            return f"response_url answered {response.status_code}"
+        return None
 
 
 class Authorize(AsyncAuthorize):
