@@ -55,7 +55,7 @@ _PERSONAL_PHONES = frozenset(
         phonenumbers.PhoneNumberType.PAGER,
     }
 )
-_MAX_PHONES = 8  # phonenumbers takes about a millisecond a number: a message of numbers must not cost more
+_MAX_PHONES = 12  # phonenumbers takes about a millisecond a number: a message of numbers must not cost more
 _PHONE_TRIES = 20
 _MAX_SECRET_WORDS = 6
 
@@ -445,14 +445,23 @@ def _postcodes(text: str) -> list[Finding]:
 def _phones(text: str) -> list[Finding]:
     if sum(c.isdigit() for c in text) < 7:
         return []  # no phone number is shorter, and most messages have none: skip the library
+    # POSSIBLE, not VALID: a number mistyped by a digit, or from a range not yet allocated, is still private
     matcher = phonenumbers.PhoneNumberMatcher(
-        text, "GB", leniency=phonenumbers.Leniency.VALID, max_tries=_PHONE_TRIES
+        text, "GB", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_PHONE_TRIES
     )
-    return [
-        Finding("phone", m.start, m.end)
-        for m in islice(matcher, _MAX_PHONES)
-        if phonenumbers.number_type(m.number) in _PERSONAL_PHONES
-    ]
+    return [Finding("phone", m.start, m.end) for m in islice(matcher, _MAX_PHONES) if _is_personal_phone(m)]
+
+
+def _is_personal_phone(match: phonenumbers.PhoneNumberMatch) -> bool:
+    """Written as people write a UK number (0..., +44...), and a mobile or landline: not an
+    organisation's 03, 08 or 09 number, nor ten digits that merely could be dialled (an NHS number)."""
+    if not match.raw_string.lstrip("(").startswith(("0", "+44", "0044")):
+        return False
+    kind = phonenumbers.number_type(match.number)
+    if kind in _PERSONAL_PHONES:
+        return True
+    national = phonenumbers.national_significant_number(match.number)
+    return kind == phonenumbers.PhoneNumberType.UNKNOWN and national[:1] in "127" and len(national) in (9, 10)
 
 
 def _emails(text: str) -> list[Finding]:
