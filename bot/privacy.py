@@ -133,6 +133,8 @@ _AGE_CUE_AFTER = 30  # "12/03/1945 (aged 79)"
 POSTCODE = re.compile(
     r"(?i)(?=[a-z])(?<![a-z0-9])(?P<area>[a-z]{1,2})[0-9][a-z0-9]?\s{0,2}[0-9][abd-hjlnp-uw-z]{2}(?![a-z0-9])"
 )
+# UK mobiles as commonly written: phonenumbers reads "07911 123456 07911 654321" as one long candidate
+MOBILE = re.compile(r"(?=[0+])(?<![0-9+])(?:\+44\s?7|07)[0-9]{3}\s?[0-9]{3}\s?[0-9]{3}(?![0-9])")
 EMAIL = re.compile(r"(?a)(?=[\w.+-])(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++")
 _TITLE = r"(?:Mrs|Mr|Ms|Mx|Miss|Dr|MRS|MR|MS|DR)\.?"
 _NAME = r"(?:[A-Z][a-z]++|[A-Z]['’][A-Z][a-z]++)(?:[A-Z][a-z]++)?(?:-[A-Z][a-z]++)?\b"
@@ -159,6 +161,7 @@ PATTERNS: Mapping[str, re.Pattern[str]] = {
     "birth_cue": BIRTH_CUE,
     "age_cue": AGE_CUE,
     "postcode": POSTCODE,
+    "mobile": MOBILE,
     "email": EMAIL,
     "titled_name": TITLED_NAME,
     "role_name": ROLE_NAME,
@@ -449,7 +452,8 @@ def _phones(text: str) -> list[Finding]:
     matcher = phonenumbers.PhoneNumberMatcher(
         text, "GB", leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_PHONE_TRIES
     )
-    return [Finding("phone", m.start, m.end) for m in islice(matcher, _MAX_PHONES) if _is_personal_phone(m)]
+    found = [Finding("phone", m.start, m.end) for m in islice(matcher, _MAX_PHONES) if _is_personal_phone(m)]
+    return found + [Finding("phone", m.start(), m.end()) for m in MOBILE.finditer(text)]
 
 
 def _is_personal_phone(match: phonenumbers.PhoneNumberMatch) -> bool:

@@ -64,6 +64,8 @@ def found(message: str) -> list[tuple[str, str]]:
         ("020 7946 0018 is our landline", "phone", "020 7946 0018"),
         ("ring (0161) 496 0000 after 2", "phone", "(0161) 496 0000"),
         ("my mobile is 07700 900123", "phone", "07700 900123"),  # a range kept for drama: still masked
+        ("numbers 07911 123456 07911 654321", "phone", "07911 123456"),
+        ("numbers 07911 123456 07911 654321", "phone", "07911 654321"),
         # email addresses
         ("email jo.bloggs@nhs.net about it", "email", "jo.bloggs@nhs.net"),
         ("my login is jo.bloggs@nhs.net", "email", "jo.bloggs@nhs.net"),
