@@ -45,7 +45,12 @@ def _ask(engine: Engine, args: argparse.Namespace) -> int:
         console.ask_lines(engine, sys.stdin, sys.stdout, args.json)
         return 0
     reply = engine.reply(" ".join(args.question))
-    print(json.dumps(console.to_json(reply), ensure_ascii=False) if args.json else console.to_text(reply))
+    warnings = engine.kb.messages.warnings
+    print(
+        json.dumps(console.to_json(reply), ensure_ascii=False)
+        if args.json
+        else console.to_text(reply, warnings)
+    )
     return 0
 
 

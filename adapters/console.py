@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TextIO
 
 from bot.engine import Engine
 from bot.models import Reply, ReplyKind, Suggestion
+from bot.privacy import notices
 
 PROMPT = "you> "
 QUIT_WORDS = frozenset({"quit", "exit", "bye", "goodbye", ":q"})
@@ -29,6 +30,7 @@ def to_json(reply: Reply) -> dict[str, object]:
         "suggestions": [
             {"topic": s.topic, "title": s.title, "confidence": s.confidence} for s in reply.suggestions
         ],
+        "warnings": list(reply.warnings),
     }
 
 
@@ -46,8 +48,14 @@ def choices_of(reply: Reply) -> tuple[Suggestion, ...]:
     return reply.follow_ups
 
 
-def to_text(reply: Reply) -> str:
-    """A Reply as a person reads it in a terminal: title, answer, links, contacts, numbered choices."""
+def to_text(reply: Reply, warnings: Mapping[str, str] | None = None) -> str:
+    """A Reply as a person reads it in a terminal: title, answer, links, contacts, numbered choices;
+    first, with `warnings` (messages.yaml's), what the message should not have carried."""
+    said = notices(reply.warnings, warnings) if warnings else ()
+    return "\n\n".join([*(f"! {notice}" for notice in said), _reply_text(reply)])
+
+
+def _reply_text(reply: Reply) -> str:
     if reply.kind is ReplyKind.CLARIFY:
         return "\n".join([reply.paragraphs[0], *_numbered(reply.suggestions), "Type a number to choose."])
     if reply.kind is not ReplyKind.ANSWER:
@@ -100,7 +108,7 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
         else:
             reply = engine.reply(message)
         choices = choices_of(reply)
-        stdout.write(to_text(reply) + "\n\n")
+        stdout.write(to_text(reply, engine.kb.messages.warnings) + "\n\n")
         stdout.flush()
 
 
@@ -109,6 +117,11 @@ def ask_lines(engine: Engine, stdin: TextIO, stdout: TextIO, as_json: bool) -> N
     for line in stdin:
         reply = engine.reply(line.rstrip("\n"))
         stdout.write(
-            (json.dumps(to_json(reply), ensure_ascii=False) if as_json else to_text(reply) + "\n") + "\n"
+            (
+                json.dumps(to_json(reply), ensure_ascii=False)
+                if as_json
+                else to_text(reply, engine.kb.messages.warnings) + "\n"
+            )
+            + "\n"
         )
         stdout.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot import privacy
 from bot.feedback import FeedbackSink, InMemoryFeedback
 from bot.knowledge import SMALLTALK_KINDS, KnowledgeBase, load_knowledge
 from bot.matcher import Match, Matcher
@@ -63,6 +64,7 @@ class Engine:
     def record_feedback(self, feedback: Feedback) -> None:
         self.feedback.record(feedback)
 
+    @privacy.warns  # the Reply's warnings: a password or a resident's details in the message
     def reply(self, message: str) -> Reply:
         """Answer a message as typed (mentions, emoji, line breaks and all)."""
         message = message[:MAX_MESSAGE_CHARS]

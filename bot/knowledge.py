@@ -23,6 +23,8 @@ MESSAGES_FILE = "messages.yaml"
 MIN_ALTERNATES = 8
 # in the order they decide a reply: "thanks, bye" is thanks
 SMALLTALK_KINDS = ("thanks", "goodbye", "help", "greeting")
+# messages.yaml's warnings: one sentence for each (bot/privacy.py says which kinds call for which)
+WARNING_NOTICES = ("password", "resident", "contact")
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PHONE = re.compile(r"^0\d{3} \d{3} \d{4}$")
@@ -62,6 +64,9 @@ class Messages:
     fallback_topics: str
     empty: str
     smalltalk: Mapping[str, frozenset[str]]  # kind -> words; "filler" words carry no kind
+    # what to say before the answer about what a message should not carry: "password", "resident", "contact"
+    warnings: Mapping[str, str]
+    rate_limited: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +245,16 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         fallback_topics=r.text("fallback_topics"),
         empty=r.text("empty"),
         smalltalk=smalltalk,
+        warnings=_warnings(r),
+        rate_limited=r.text("rate_limited"),
     )
+
+
+def _warnings(r: _Reader) -> dict[str, str]:
+    warnings = r.mapping("warnings")
+    if warnings is None:
+        raise KnowledgeError(r.file, "is missing", field="warnings")
+    return {notice: warnings.text(notice) for notice in WARNING_NOTICES}
 
 
 def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:

@@ -101,6 +101,8 @@ class Reply:
     follow_ups: tuple[Suggestion, ...] = ()
     # FALLBACK/SMALLTALK: every topic, so the user can pick one
     menu: tuple[Suggestion, ...] = ()
+    # what the message carried that a chat should not (bot/privacy.py KINDS): the sender is warned
+    warnings: tuple[str, ...] = ()
 
     @property
     def matched(self) -> bool:

@@ -1,27 +1,23 @@
-"""Redact what a user typed before it reaches a log: phone numbers, email addresses, password-like strings."""
+"""A message made fit to keep: what the privacy detector finds is masked by kind, the rest stays readable."""
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\w)\+?\d[\d\s().-]{6,}\d(?!\w)")
-# "password is hunter2", "pwd: x", "passcode = y": the word after the keyword is the secret
-_SECRET_AFTER_KEYWORD = re.compile(
-    r"(?i)\b(pass(?:word|wd|code|phrase)?|pwd|pin|pw)\b(\s*(?:is|was|:|=|-)?\s*)(\S+)"
-)
-# a single token mixing letters with digits or symbols, as generated passwords do
-_PASSWORD_LIKE = re.compile(r"(?<!\S)(?=\S*[A-Za-z])(?=\S*[\d!£$%^&*#?])[^\s]{6,}(?!\S)")
-MAX_LOGGED_CHARS = 200
+from bot.privacy import MAX_SCAN_CHARS, find
+
+MAX_REDACTED_CHARS = 300
 
 
 def redact(text: str) -> str:
-    """Return `text` fit for a log line: secrets masked, shortened, on one line."""
-    text = _EMAIL.sub("[email]", text)
-    text = _SECRET_AFTER_KEYWORD.sub(lambda m: f"{m.group(1)}{m.group(2)}[secret]", text)
-    text = _PHONE.sub("[phone]", text)
-    text = _PASSWORD_LIKE.sub("[secret]", text)
-    text = " ".join(text.split())
-    if len(text) > MAX_LOGGED_CHARS:
-        text = text[:MAX_LOGGED_CHARS] + "…"
-    return text
+    """`text` with each finding replaced by its kind ("[password]", "[nhs_number]", ...), control and
+    format characters removed, on one line and at most MAX_REDACTED_CHARS characters (then "…")."""
+    # same length in, same length out: the findings' offsets hold for the original
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text[:MAX_SCAN_CHARS])
+    pieces, at = [], 0
+    for finding in find(text):
+        pieces += [text[at : finding.start], f"[{finding.kind}]"]
+        at = finding.end
+    pieces.append(text[at:])
+    kept = " ".join("".join(pieces).split())
+    return kept if len(kept) <= MAX_REDACTED_CHARS else kept[:MAX_REDACTED_CHARS] + "…"

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-JSON_KEYS = {"kind", "matched", "topic", "title", "confidence", "answer", "steps", "suggestions"}
+JSON_KEYS = {"kind", "matched", "topic", "title", "confidence", "answer", "steps", "suggestions", "warnings"}
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
