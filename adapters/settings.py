@@ -345,6 +345,17 @@ def is_safe_url(value: str) -> bool:
     return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))
 
 
+def display_url(url: str) -> str:
+    """A URL as it may be shown: no user info, query or fragment (any of which can hold a secret)."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return _origin(url)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def _origin(url: str) -> str:
     """A URL's scheme and host, never its path, query or user info (which can hold secrets)."""
     try:
