@@ -161,6 +161,11 @@ class Settings:
                 "and a mismatch shows up only as 401s: set MicrosoftAppType=SingleTenant and "
                 "MicrosoftAppTenantId (or MicrosoftAppType=MultiTenant to keep this)"
             )
+        if self.local_mode and (not self.app_type_defaulted or self.app_tenant_id):
+            notes.append(
+                "MicrosoftAppType or MicrosoftAppTenantId is set but MicrosoftAppId is not: the bot runs in "
+                "local mode; set MicrosoftAppId (and MicrosoftAppPassword) for Teams"
+            )
         if self.app_id and self.app_type == "MultiTenant" and self.app_tenant_id:
             notes.append(
                 "MicrosoftAppTenantId is not used by a MultiTenant bot: unset it, or use SingleTenant"

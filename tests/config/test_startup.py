@@ -270,3 +270,10 @@ def test_every_problem_is_listed_and_the_error_is_one_line() -> None:
         Settings.from_env(env)
     assert "\n" not in str(raised.value) and "doctor" in str(raised.value)
     assert len(raised.value.problems) == 3
+
+
+def test_teams_settings_without_an_app_id_are_a_warning() -> None:
+    settings = Settings.from_env({"MicrosoftAppType": "SingleTenant", "MicrosoftAppTenantId": TENANT})
+    assert settings.local_mode
+    [warning] = settings.warnings()
+    assert "MicrosoftAppId" in warning and "local mode" in warning
