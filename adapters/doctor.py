@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import json
 import re
 import sqlite3
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from adapters.settings import Settings, bind_problem, display_url
+from adapters.settings import Settings, bind_error, display_url, listen_problem
 from bot.knowledge import KnowledgeError, load_knowledge
 
 if TYPE_CHECKING:  # aiohttp is imported when a check needs it, so the report itself starts quickly
@@ -116,10 +119,31 @@ def diagnose(
     except KnowledgeError as error:
         problems.append(f"knowledge base {knowledge}: {error}")
     if not any(p.startswith(("--host", "--port")) for p in problems):
-        taken = bind_problem(settings.host, settings.port)
-        if taken:
-            problems.append(taken)
+        error = bind_error(settings.host, settings.port)
+        if (
+            error is not None
+            and error.errno == errno.EADDRINUSE
+            and _bot_answers(settings.host, settings.port)
+        ):
+            # doctor run beside the server it checks (in its container, say): that is no problem
+            lines.append(f"server: already running on {settings.host}:{settings.port} (its /healthz answers)")
+        elif error is not None:
+            problems.append(listen_problem(settings.host, settings.port, error))
     return settings, lines, settings.warnings(), problems
+
+
+def _bot_answers(host: str, port: int) -> bool:
+    """Whether what holds the port is this bot: its /healthz answers 200 with its JSON."""
+    address = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in address:
+        address = f"[{address}]"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    try:
+        with direct.open(f"http://{address}:{port}/healthz", timeout=2) as response:
+            body = json.loads(response.read(4096))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("status") == "ok"
 
 
 async def online_checks(settings: Settings, timeout: float = TIMEOUT_SECONDS) -> list[Check]:

@@ -283,10 +283,16 @@ class Settings:
 
 def bind_problem(host: str, port: int) -> str | None:
     """Why the server could not listen on host:port now (in use, not allowed, not here), or None."""
+    error = bind_error(host, port)
+    return None if error is None else listen_problem(host, port, error)
+
+
+def bind_error(host: str, port: int) -> OSError | None:
+    """The error binding host:port would raise now, or None."""
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except OSError:
-        return f"--host {_shown(host)} cannot be resolved: give an IP address or a known host name"
+    except OSError as error:
+        return error
     for family, kind, proto, _, address in addresses:
         with socket.socket(family, kind, proto) as probe:
             # as asyncio's server does, so a port left in TIME_WAIT counts as free
@@ -294,13 +300,15 @@ def bind_problem(host: str, port: int) -> str | None:
             try:
                 probe.bind(address)
             except OSError as error:
-                return listen_problem(host, port, error)
+                return error
     return None
 
 
 def listen_problem(host: str, port: int, error: OSError) -> str:
     """One line for an error from binding host:port, saying what to do."""
     where = f"cannot listen on {host}:{port}"
+    if isinstance(error, socket.gaierror):
+        return f"--host {_shown(host)} cannot be resolved: give an IP address or a known host name"
     if error.errno == errno.EADDRINUSE:
         return f"{where}: the port is in use (by another server?): stop that one or choose another --port"
     if error.errno == errno.EACCES:

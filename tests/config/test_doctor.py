@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_tools import free_port, run_cli
+from config_tools import ROOT, clean_env, free_port, run_cli
 from test_startup import APP_ID, CASES, PASSWORD, TENANT
 
 from adapters.doctor import secret
@@ -193,3 +197,30 @@ def test_secrets_are_never_shown(env: dict[str, str]) -> None:
 )
 def test_secret_shows_only_kind_and_last_four(value: str, shown: str) -> None:
     assert secret(value) == shown
+
+
+def test_doctor_beside_the_running_bot_is_not_a_problem() -> None:
+    """Run where the server already runs (in its container, say): the port is taken by the bot itself."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        result = run_cli("doctor", "--port", str(port))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert result.returncode == 0, result.stdout
+    assert f"server: already running on 127.0.0.1:{port} (its /healthz answers)" in result.stdout
