@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--online",
         action="store_true",
-        help="also get a Bot Framework token, call Slack's auth.test and connect to the database",
+        help="also get a Bot Framework token, call Slack's auth.test (and apps.connections.open in Socket "
+        "Mode) and connect to the database",
     )
     package = commands.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID (a GUID)")

@@ -151,12 +151,14 @@ async def online_checks(settings: Settings, timeout: float = TIMEOUT_SECONDS) ->
     from aiohttp import ClientSession, ClientTimeout
 
     async with ClientSession(timeout=ClientTimeout(total=timeout)) as session:
-        checks = await asyncio.gather(
+        checks = [
             bot_framework_token(session, settings),
             slack_auth_test(session, settings),
             check_database(settings.database_url, timeout),
-        )
-    return list(checks)
+        ]
+        if settings.slack_enabled and settings.slack_app_token:
+            checks.append(slack_socket_mode(session, settings))
+        return list(await asyncio.gather(*checks))
 
 
 async def bot_framework_token(session: ClientSession, settings: Settings) -> Check:
@@ -218,6 +220,28 @@ async def slack_auth_test(session: ClientSession, settings: Settings) -> Check:
     return Check(
         False,
         f"Slack: auth.test failed: HTTP {status} {_clean(str(body.get('error')))}; check SLACK_BOT_TOKEN",
+    )
+
+
+async def slack_socket_mode(session: ClientSession, settings: Settings) -> Check:
+    """The app-level token: Slack hands out a Socket Mode address for it (which is then left unused)."""
+    from aiohttp import ClientError
+
+    url = f"{settings.slack_api_base}apps.connections.open"
+    shown = display_url(url)
+    headers = {"Authorization": f"Bearer {settings.slack_app_token}"}
+    try:
+        async with session.post(url, headers=headers, allow_redirects=False) as response:
+            body = await _json(response)
+            status = response.status
+    except (ClientError, TimeoutError) as error:
+        return Check(False, f"Slack Socket Mode: cannot reach {shown}: {_error(error)}")
+    if status == 200 and body.get("ok") is True:
+        return Check(True, "Slack Socket Mode: apps.connections.open ok: the app token can connect")
+    return Check(
+        False,
+        f"Slack Socket Mode: apps.connections.open failed: HTTP {status} {_clean(str(body.get('error')))}; "
+        "check SLACK_APP_TOKEN (an app-level token with connections:write) and that Socket Mode is on",
     )
 
 

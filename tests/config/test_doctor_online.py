@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from config_tools import ROOT, clean_env, free_port
-from test_doctor import BOT_TOKEN, SECRETS, SIGNING_SECRET
+from test_doctor import APP_TOKEN, BOT_TOKEN, SECRETS, SIGNING_SECRET
 from test_startup import APP_ID, PASSWORD, TENANT
 
 SCOPE = "https://api.botframework.com/.default"
@@ -25,6 +25,7 @@ class Fakes:
     url: str = ""
     token_requests: list[dict[str, str]] = field(default_factory=list)
     auth_tests: list[str] = field(default_factory=list)
+    connections: list[str] = field(default_factory=list)
     hang: bool = False
 
     async def token(self, request: web.Request) -> web.Response:
@@ -48,6 +49,12 @@ class Fakes:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         return web.json_response({"ok": True, "team": "Sunny Care\x1b[31m", "user": "nhsmail_helpdesk"})
 
+    async def connections_open(self, request: web.Request) -> web.Response:
+        self.connections.append(request.headers.get("Authorization", ""))
+        if request.headers.get("Authorization") != f"Bearer {APP_TOKEN}":
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        return web.json_response({"ok": True, "url": "wss://127.0.0.1:9/link/?ticket=1"})
+
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[Fakes]:
@@ -55,6 +62,7 @@ async def fakes() -> AsyncIterator[Fakes]:
     app = web.Application()
     app.router.add_post("/{tenant}/oauth2/v2.0/token", fake.token)
     app.router.add_post("/api/auth.test", fake.auth_test)
+    app.router.add_post("/api/apps.connections.open", fake.connections_open)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -120,6 +128,7 @@ async def test_a_working_configuration_passes_every_check(fakes: Fakes) -> None:
         {"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": PASSWORD, "scope": SCOPE}
     ]
     assert fakes.auth_tests == [f"Bearer {BOT_TOKEN}"]
+    assert fakes.connections == []  # HTTP mode: no app token to check
     assert "\x1b" not in out
     assert not any(secret in out + err for secret in SECRETS)
 
@@ -206,3 +215,28 @@ async def test_the_real_postgresql_accepts_a_connection() -> None:
 
     assert status == 0, out
     assert _online(out)["store"].startswith("ok: store: PostgreSQL at 127.0.0.1:5432 accepts connections")
+
+
+async def test_socket_mode_checks_the_app_token(fakes: Fakes) -> None:
+    env = {k: v for k, v in _env(fakes).items() if k != "SLACK_SIGNING_SECRET"}
+    status, out, err = await _doctor({**env, "SLACK_APP_TOKEN": APP_TOKEN})
+
+    assert status == 0, out + err
+    assert _online(out)["Slack Socket Mode"] == (
+        "ok: Slack Socket Mode: apps.connections.open ok: the app token can connect"
+    )
+    assert fakes.connections == [f"Bearer {APP_TOKEN}"]
+    assert not any(secret in out + err for secret in SECRETS)
+
+
+async def test_socket_mode_with_a_refused_app_token_fails(fakes: Fakes) -> None:
+    env = {k: v for k, v in _env(fakes).items() if k != "SLACK_SIGNING_SECRET"}
+    other = "xapp-1-A0FAKE-999-FAKEotherAPPtoken0000"
+    status, out, _ = await _doctor({**env, "SLACK_APP_TOKEN": other})
+
+    assert status == 1
+    line = _online(out)["Slack Socket Mode"]
+    assert line.startswith(
+        "FAILED: Slack Socket Mode: apps.connections.open failed: HTTP 200 not_allowed_token_type"
+    )
+    assert "SLACK_APP_TOKEN" in line and other[:-4] not in out
