@@ -1,25 +1,34 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# one stamp per install, so `make chat` installs only what the bot needs and `make test` adds the test tools
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: chat test lint bench clean
 
-$(BIN)/activate: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(BIN)/activate
 
-chat: $(BIN)/activate
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+chat: $(RUN_STAMP)
 	$(BIN)/nhsmail-bot chat
 
-test: $(BIN)/activate
+test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/nhsmail-bot kb check
 	$(BIN)/python -m pytest -q
 
-bench: $(BIN)/activate
+bench: $(RUN_STAMP)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/speed.py
 

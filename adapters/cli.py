@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from adapters import console, logs
 from bot.engine import Engine
@@ -16,6 +19,9 @@ from bot.models import ReplyKind
 from knowledge import KNOWLEDGE_DIR
 
 logger = logging.getLogger(__name__)
+
+# what binding the server's socket raises when the address or port cannot be had
+BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,12 +38,42 @@ def _parser() -> argparse.ArgumentParser:
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb.add_argument("action", choices=["check"], help="check: validate, then route every phrasing and title")
     serve = commands.add_parser("serve", help="run the Teams and Slack server")
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=3978)
+    _listen_options(serve)
+    doctor = commands.add_parser("doctor", help="say what `serve` would run, and every problem with it")
+    _listen_options(doctor)
+    doctor.add_argument(
+        "--online",
+        action="store_true",
+        help="also get a Bot Framework token, call Slack's auth.test (and apps.connections.open in Socket "
+        "Mode) and connect to the database",
+    )
     package = commands.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID (a GUID)")
+    package.add_argument("--host", help="the server's public host name, the manifest's valid domain")
+    package.add_argument("--developer-name", help="your organisation's name (at most 32 characters)")
+    package.add_argument("--website", help="your organisation's https:// web site for the app")
+    package.add_argument("--privacy-url", help="the https:// address of the app's privacy statement")
+    package.add_argument("--terms-url", help="the https:// address of the app's terms of use")
     package.add_argument("--out", type=Path, default=Path("nhsmail-bot-teams.zip"))
+    slack = commands.add_parser("slack-manifest", help="write the Slack app manifest for this server")
+    slack.add_argument("--host", help="the server's public host name, e.g. bot.example.org")
+    slack.add_argument(
+        "--socket-mode", action="store_true", help="Socket Mode: no public address, no request URLs"
+    )
+    slack.add_argument("--out", type=Path, help="the file to write (default: print it)")
     return parser
+
+
+def _listen_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--host", help="the address to listen on (default 127.0.0.1 in local mode, else 0.0.0.0)"
+    )
+    command.add_argument("--port", help="the port to listen on (default 3978)")
+    command.add_argument(
+        "--insecure-local",
+        action="store_true",
+        help="allow a non-loopback --host in local mode (no MicrosoftAppId): no authentication",
+    )
 
 
 def _ask(engine: Engine, args: argparse.Namespace) -> int:
@@ -76,18 +112,94 @@ def _check(engine: Engine) -> int:
 
 
 def _serve(engine: Engine, args: argparse.Namespace) -> int:
+    from adapters.settings import ConfigError, Settings, bind_problem, listen_problem
+
+    settings = Settings.from_env(
+        os.environ, host=args.host, port=args.port, insecure_local=args.insecure_local
+    )
+    for warning in settings.warnings():
+        logger.warning("%s", warning)
+    # found before the app is built, so a taken port is one line, not a page of start-up logs
+    taken = bind_problem(settings.host, settings.port)
+    if taken:
+        raise ConfigError([taken])
+
     import asyncio
 
     from adapters.server import create_app, serve
-    from adapters.settings import Settings
-
-    settings = Settings.from_env(os.environ)
 
     async def run() -> None:
-        await serve(create_app(settings, engine.warm()), args.host, args.port)
+        await serve(create_app(settings, engine.warm()), settings.host, settings.port)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except OSError as error:
+        if error.errno not in BIND_ERRORS:
+            raise
+        raise ConfigError([listen_problem(settings.host, settings.port, error)]) from error
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """What `serve` would run, the warnings and problems; 0 when it would start and work, else 1."""
+    import asyncio
+
+    from adapters import doctor
+
+    settings, lines, warnings, problems = doctor.diagnose(
+        os.environ, args.knowledge, host=args.host, port=args.port, insecure_local=args.insecure_local
+    )
+    print(*lines, sep="\n")
+    failed = 0
+    if args.online:
+        for check in asyncio.run(doctor.online_checks(settings)):
+            mark = {True: "ok", False: "FAILED", None: "skipped"}[check.ok]
+            print(f"online {mark}: {check.line}")
+            failed += check.ok is False
+    for warning in warnings:
+        print(f"warning: {warning}")
+    for problem in problems:
+        print(f"problem: {problem}")
+    if problems:
+        print(f"{len(problems)} problem(s): `nhsmail-bot serve` would stop with exit status 2")
+    elif failed:
+        print(f"{failed} online check(s) failed: the server would start but not work")
+    else:
+        print("`nhsmail-bot serve` would start" + (" and reach what it needs" if args.online else ""))
+    return 1 if problems or failed else 0
+
+
+def _teams_package(args: argparse.Namespace) -> None:
+    from adapters import teams_package
+
+    developer = {
+        "name": args.developer_name,
+        "websiteUrl": args.website,
+        "privacyUrl": args.privacy_url,
+        "termsOfUseUrl": args.terms_url,
+    }
+    manifest = teams_package.manifest_for(args.app_id, args.host, developer)
+    for warning in teams_package.placeholders_left(manifest):
+        print(f"nhsmail-bot: warning: {warning}", file=sys.stderr)
+    print(teams_package.write_zip(manifest, args.out))
+
+
+def _slack_manifest(args: argparse.Namespace) -> None:
+    from adapters.slack_manifest import render
+
+    if not args.host and not args.socket_mode:
+        raise ValueError("slack-manifest needs --host HOST (the server's public name), or --socket-mode")
+    text = render(args.host, args.socket_mode)
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(args.out)
+
+
+def _configure_logging(environ: Mapping[str, str]) -> None:
+    logs.configure(environ.get("LOG_LEVEL", "INFO"), environ.get("LOG_FORMAT"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,24 +208,24 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # the reader went away (`| head`): not an error worth a traceback
         sys.stderr.close()
         raise SystemExit(1) from None
+    except KeyboardInterrupt:  # Ctrl-C before a command had its own way to stop: no traceback
+        raise SystemExit(130) from None
 
 
 def _main(argv: list[str] | None) -> None:
     args = _parser().parse_args(argv)
     try:
-        logs.configure(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT"))
+        _configure_logging(os.environ)
     except ValueError as error:
-        print(f"nhsmail-bot: {error}", file=sys.stderr)
-        raise SystemExit(2) from error
-    if args.command == "teams-package":
-        from adapters.teams_package import write_package
-
+        _stop(error)
+    if args.command in ("teams-package", "slack-manifest"):
         try:
-            print(write_package(args.app_id, args.out))
+            (_teams_package if args.command == "teams-package" else _slack_manifest)(args)
         except (ValueError, OSError) as error:
-            print(f"nhsmail-bot: {error}", file=sys.stderr)
-            raise SystemExit(2) from error
+            _stop(error)
         return
+    if args.command == "doctor":
+        raise SystemExit(_doctor(args))
     try:
         engine = Engine(load_knowledge(args.knowledge))
     except KnowledgeError as error:
@@ -129,7 +241,18 @@ def _main(argv: list[str] | None) -> None:
     elif args.command == "kb":
         raise SystemExit(_check(engine))
     elif args.command == "serve":
-        raise SystemExit(_serve(engine, args))
+        from adapters.settings import ConfigError
+
+        try:
+            raise SystemExit(_serve(engine, args))
+        except ConfigError as error:
+            _stop(error)
+
+
+def _stop(error: BaseException) -> NoReturn:
+    """A configuration the bot cannot run with: one line saying what to do, exit status 2, no traceback."""
+    print(f"nhsmail-bot: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

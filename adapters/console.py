@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TextIO
 
 from bot.engine import Engine
@@ -14,6 +14,7 @@ from bot.privacy import notices
 
 PROMPT = "you> "
 QUIT_WORDS = frozenset({"quit", "exit", "bye", "goodbye", ":q"})
+HINT = "(Type quit, or press Ctrl-D, to leave.)"
 
 
 def to_json(reply: Reply) -> dict[str, object]:
@@ -86,30 +87,69 @@ def _bullet(line: str) -> str:
 
 
 def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-    """A conversation until EOF or "quit". A number picks one of the last reply's numbered choices."""
+    """A conversation until EOF, "quit" or Ctrl-C. A number picks one of the last reply's numbered choices,
+    from the first prompt on (the welcome's examples are numbered too)."""
     interactive = stdin.isatty()
-    stdout.write(to_text(engine.welcome()) + "\n\n")
-    choices: tuple[Suggestion, ...] = ()
-    while True:
-        if interactive:
-            stdout.write(PROMPT)
+    welcome = engine.welcome()
+    stdout.write(to_text(welcome) + "\n" + (HINT + "\n" if interactive else "") + "\n")
+    read = _terminal_reader(stdin, stdout) if interactive else stdin.readline
+    choices = choices_of(welcome)
+    try:
+        while True:
+            line = read()
+            if not line:
+                if interactive:  # Ctrl-D: end the prompt's line, and say goodbye as for "quit"
+                    stdout.write("\n" + engine.kb.messages.goodbye + "\n")
+                break
+            message = line.strip()
+            if message.lower() in QUIT_WORDS:
+                stdout.write(engine.kb.messages.goodbye + "\n")
+                break
+            if not interactive:
+                stdout.write(f"{PROMPT}{message}\n")
+            if message.isdigit() and 1 <= int(message) <= len(choices):
+                reply = engine.answer_topic(choices[int(message) - 1].topic)
+            else:
+                reply = engine.reply(message)
+            choices = choices_of(reply)
+            stdout.write(to_text(reply, engine.kb.messages.warnings) + "\n\n")
             stdout.flush()
-        line = stdin.readline()
-        if not line:
-            break
-        message = line.strip()
-        if message.lower() in QUIT_WORDS:
-            stdout.write(engine.kb.messages.goodbye + "\n")
-            break
-        if not interactive:
-            stdout.write(f"{PROMPT}{message}\n")
-        if message.isdigit() and 1 <= int(message) <= len(choices):
-            reply = engine.answer_topic(choices[int(message) - 1].topic)
-        else:
-            reply = engine.reply(message)
-        choices = choices_of(reply)
-        stdout.write(to_text(reply, engine.kb.messages.warnings) + "\n\n")
+    except KeyboardInterrupt:  # Ctrl-C is how many people leave a terminal program: not an error
+        stdout.write("\n" + engine.kb.messages.goodbye + "\n")
+    stdout.flush()
+
+
+def _terminal_reader(stdin: TextIO, stdout: TextIO) -> Callable[[], str]:
+    """Read one line at the prompt: with line editing and history where readline exists, else plainly.
+    Returns "" at the end of input (Ctrl-D)."""
+    if stdin is sys.stdin and stdout is sys.stdout and _line_editing():
+
+        def edited() -> str:
+            try:
+                return input(PROMPT) + "\n"
+            except EOFError:
+                return ""
+
+        return edited
+
+    def plain() -> str:
+        stdout.write(PROMPT)
         stdout.flush()
+        return stdin.readline()
+
+    return plain
+
+
+def _line_editing() -> bool:
+    """Arrow keys edit the line and recall earlier questions (this session only: what staff type can hold
+    personal details, so the history is never written to a file)."""
+    try:
+        import readline
+    except ImportError:  # Windows, or a Python built without it: input() still works, without editing
+        return False
+    if "libedit" not in (readline.__doc__ or ""):
+        readline.parse_and_bind("tab: tab-insert")  # not GNU readline's default, completing file names
+    return True
 
 
 def ask_lines(engine: Engine, stdin: TextIO, stdout: TextIO, as_json: bool) -> None:

@@ -93,12 +93,27 @@ class _Reader:
         if not isinstance(data, dict):
             raise KnowledgeError(file, "expected a mapping", entry, prefix or None)
         self.file, self.data, self.entry, self.prefix = file, data, entry, prefix
+        # the fields read so far, and the mappings read through this one: whatever is left is unknown
+        self.read: set[str] = set()
+        self.children: list[_Reader] = []
 
     def _fail(self, field: str, problem: str) -> KnowledgeError:
         return KnowledgeError(self.file, problem, self.entry, self.prefix + field)
 
+    def get(self, field: str, default: Any = None) -> Any:
+        self.read.add(field)
+        return self.data.get(field, default)
+
+    def check_fields(self) -> None:
+        """Refuse a field nothing reads: a misspelt `alternates` must not be ignored silently."""
+        for field in self.data:
+            if field not in self.read:
+                raise self._fail(str(field), "is not a known field (misspelt, or in the wrong place?)")
+        for child in self.children:
+            child.check_fields()
+
     def text(self, field: str, pattern: re.Pattern[str] | None = None, default: str | None = None) -> str:
-        value = self.data.get(field, default)
+        value = self.get(field, default)
         if value is None:
             raise self._fail(field, "is missing")
         if not isinstance(value, str) or not value.strip():
@@ -108,22 +123,34 @@ class _Reader:
         return value.strip()
 
     def texts(self, field: str, minimum: int = 0) -> tuple[str, ...]:
-        value = self.data.get(field) or []
+        value = self.get(field) or []
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self._fail(field, "must be a list of non-empty texts")
         if len(value) < minimum:
             raise self._fail(field, f"needs at least {minimum} items, has {len(value)}")
         return tuple(v.strip() for v in value)
 
-    def mappings(self, field: str) -> list[_Reader]:
-        value = self.data.get(field) or []
+    def mappings(self, field: str, entry_id: str | None = None) -> list[_Reader]:
+        """The list's mappings; with `entry_id`, each one is an entry named by that field's value."""
+        value = self.get(field) or []
         if not isinstance(value, list):
             raise self._fail(field, "must be a list")
-        return [_Reader(self.file, v, self.entry, f"{self.prefix}{field}[{i}].") for i, v in enumerate(value)]
+        children = [
+            _Reader(self.file, v, str(v.get(entry_id)))
+            if entry_id and isinstance(v, dict)
+            else _Reader(self.file, v, self.entry, f"{self.prefix}{field}[{i}].")
+            for i, v in enumerate(value)
+        ]
+        self.children += children
+        return children
 
     def mapping(self, field: str) -> _Reader | None:
-        value = self.data.get(field)
-        return None if value is None else _Reader(self.file, value, self.entry, f"{self.prefix}{field}.")
+        value = self.get(field)
+        if value is None:
+            return None
+        child = _Reader(self.file, value, self.entry, f"{self.prefix}{field}.")
+        self.children.append(child)
+        return child
 
 
 def _read_yaml(path: Path) -> Any:
@@ -131,6 +158,10 @@ def _read_yaml(path: Path) -> Any:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except OSError as error:
         raise KnowledgeError(path.name, f"cannot be read: {error}") from error
+    except UnicodeDecodeError as error:
+        raise KnowledgeError(
+            path.name, f"is not UTF-8 text (byte {error.start}): save it with UTF-8 encoding"
+        ) from error
     except yaml.YAMLError as error:
         raise KnowledgeError(path.name, f"is not valid YAML: {error}") from error
 
@@ -232,7 +263,7 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
     smalltalk = {
         kind: frozenset(w.lower() for w in words.texts(kind)) for kind in (*SMALLTALK_KINDS, "filler")
     }
-    return Messages(
+    messages = Messages(
         welcome=r.text("welcome"),
         examples=examples,
         greeting=r.text("greeting"),
@@ -248,6 +279,8 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         warnings=_warnings(r),
         rate_limited=r.text("rate_limited"),
     )
+    r.check_fields()
+    return messages
 
 
 def _warnings(r: _Reader) -> dict[str, str]:
@@ -260,9 +293,7 @@ def _warnings(r: _Reader) -> dict[str, str]:
 def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     """Read and validate the knowledge files; raise KnowledgeError on the first problem."""
     faq = _Reader(FAQ_FILE, _read_yaml(directory / FAQ_FILE))
-    entries = tuple(
-        _entry(_Reader(FAQ_FILE, r.data, entry=str(r.data.get("id")))) for r in faq.mappings("entries")
-    )
+    entries = tuple(_entry(r) for r in faq.mappings("entries", entry_id="id"))
     if not entries:
         raise KnowledgeError(FAQ_FILE, "has no entries", field="entries")
     _check_references(FAQ_FILE, entries)
@@ -270,7 +301,7 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
         OutOfScope(id=r.text("id", _ID), title=r.text("title"), phrasings=r.texts("phrasings", minimum=1))
         for r in faq.mappings("out_of_scope")
     )
-    synonyms_data = faq.data.get("synonyms") or {}
+    synonyms_data = faq.get("synonyms") or {}
     if not isinstance(synonyms_data, dict):
         raise KnowledgeError(FAQ_FILE, "must be a mapping of word: [variants]", field="synonyms")
     synonyms = {str(k): _Reader(FAQ_FILE, synonyms_data, prefix="synonyms.").texts(k) for k in synonyms_data}
@@ -285,5 +316,6 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     source = directory / faq.text("source")
     if not source.is_file():
         raise KnowledgeError(FAQ_FILE, f"{source.name} is not in {directory}", field="source")
+    faq.check_fields()
     messages = _messages(MESSAGES_FILE, _read_yaml(directory / MESSAGES_FILE), {e.id for e in entries})
     return KnowledgeBase(entries, out_of_scope, synonyms, anchors, background, helpdesk, messages, source)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import random
@@ -14,6 +13,8 @@ from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
+
+from adapters.settings import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +34,6 @@ DEFAULT_SERVICE_HOSTS = ("smba.trafficmanager.net", "*.botframework.com", "*.bot
 
 class DeliveryFailed(Exception):
     """The Bot Connector did not take a reply, even after retries: the turn is not answered."""
-
-
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def service_url_problem(url: str, allowed_hosts: Iterable[str] | None) -> str | None:

@@ -38,29 +38,6 @@ MAX_JSON_DEPTH = 32
 # Teams' calls, and each turn's own calls out, happen together: enough connections that one conversation's
 # hanging connector never holds up another's
 MAX_OUTBOUND_CONNECTIONS = 256
-APP_TYPES = {
-    "multitenant": "MultiTenant",
-    "singletenant": "SingleTenant",
-    "userassignedmsi": "UserAssignedMSI",
-}
-
-
-def app_type_of(settings: Settings) -> str:
-    app_type = APP_TYPES.get(settings.app_type.replace("-", "").replace(" ", "").lower())
-    if app_type is None:
-        raise ValueError(
-            f"MicrosoftAppType {settings.app_type!r} is not one of SingleTenant, MultiTenant, UserAssignedMSI"
-        )
-    if settings.app_id and app_type == "SingleTenant" and not settings.app_tenant_id:
-        raise ValueError("MicrosoftAppType SingleTenant needs MicrosoftAppTenantId")
-    if settings.app_id and app_type == "UserAssignedMSI":
-        raise ValueError(
-            "MicrosoftAppType UserAssignedMSI is not supported: give the Azure Bot a client secret and set "
-            "MicrosoftAppType=SingleTenant, MicrosoftAppTenantId and MicrosoftAppPassword"
-        )
-    if settings.app_id and not settings.app_password:
-        raise ValueError("MicrosoftAppId is set without MicrosoftAppPassword")
-    return app_type
 
 
 class ConnectorAdapter(BotAdapter):
@@ -99,9 +76,8 @@ class TeamsEndpoint:
     and only loopback serviceUrls are answered, as for the Bot Framework Emulator."""
 
     def __init__(self, engine: Engine, settings: Settings, turns: Turns) -> None:
-        self.local_mode = not settings.app_id
+        self.local_mode = settings.local_mode
         self.turns = turns
-        app_type_of(settings)
         self._session: aiohttp.ClientSession | None = None
         self.keys = OpenIdKeys(settings.openid_metadata_url, self.session)
         self.auth = ChannelAuth(settings.app_id, settings.token_issuer, self.keys)

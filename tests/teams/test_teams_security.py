@@ -246,22 +246,3 @@ def test_single_tenant_settings_build_the_server(engine: Engine) -> None:
     app = create_app(settings, engine)
 
     assert not app[TEAMS].local_mode
-
-
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"app_type": "SingleTenant"}, "MicrosoftAppTenantId"),
-        ({"app_type": "UserAssignedMSI"}, "UserAssignedMSI is not supported"),
-        ({"app_password": ""}, "MicrosoftAppPassword"),
-        ({"app_type": "Sometimes"}, "MicrosoftAppType"),
-    ],
-)
-def test_incomplete_bot_settings_are_refused_with_the_variable_to_set(
-    engine: Engine, changes: dict[str, str], message: str
-) -> None:
-    fields = {"app_id": str(uuid.uuid4()), "app_password": secrets.token_urlsafe(24), **changes}
-    settings = Settings(**fields)
-
-    with pytest.raises(ValueError, match=message):
-        create_app(settings, engine)
