@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     package = commands.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID (a GUID)")
     package.add_argument("--out", type=Path, default=Path("nhsmail-bot-teams.zip"))
+    db = commands.add_parser("db", help="the store's database (DATABASE_URL)")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: bring the schema to the newest version")
+    purge = commands.add_parser("purge", help="delete what is older than RETENTION_DAYS (default 90)")
+    purge.add_argument("--days", type=int, default=0, help="another retention, in days")
+    report = commands.add_parser("report", help="the content owner's report from the store")
+    report.add_argument("--since", default="7d", help="7d, 12h, 2w or a date (YYYY-MM-DD); default 7d")
+    report.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
+    report.add_argument("--out", type=Path, help="write the report to this file instead of stdout")
     return parser
 
 
@@ -103,6 +111,10 @@ def _main(argv: list[str] | None) -> None:
             print(f"nhsmail-bot: {error}", file=sys.stderr)
             raise SystemExit(2) from error
         return
+    if args.command in ("db", "purge", "report"):
+        from adapters.store.commands import run
+
+        raise SystemExit(run(args))
     try:
         engine = Engine(load_knowledge(args.knowledge))
     except KnowledgeError as error:

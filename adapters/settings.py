@@ -35,6 +35,12 @@ class Settings:
     slack_signing_secret: str = ""
     slack_api_url: str = ""
     slack_app_token: str = ""
+    # the store: DATABASE_URL (empty: SQLite under the user's data directory), what it keeps and how long
+    database_url: str = ""
+    store_questions: bool = True
+    retention_days: int = 90
+    user_hash_key: str = ""
+    review_months: int = 6
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -52,6 +58,11 @@ class Settings:
             slack_signing_secret=environ.get("SLACK_SIGNING_SECRET", ""),
             slack_api_url=environ.get("SLACK_API_URL", ""),
             slack_app_token=environ.get("SLACK_APP_TOKEN", ""),
+            database_url=environ.get("DATABASE_URL", ""),
+            store_questions=environ.get("STORE_QUESTIONS", "on").strip().lower() not in _OFF,
+            retention_days=_whole(environ, "RETENTION_DAYS", 90),
+            user_hash_key=environ.get("USER_HASH_KEY", ""),
+            review_months=_whole(environ, "REVIEW_MONTHS", 6),
         )
 
     @property
@@ -65,3 +76,15 @@ class Settings:
             return self.login_url.rstrip("/")
         single = self.app_type.lower() == "singletenant" and self.app_tenant_id
         return f"{BOT_FRAMEWORK_LOGIN}/{self.app_tenant_id if single else BOT_FRAMEWORK_TENANT}"
+
+
+_OFF = ("off", "false", "no", "0")
+
+
+def _whole(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
