@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,7 +52,9 @@ def to_async_url(database_url: str, environ: Mapping[str, str] | None = None) ->
 def create_engine(url: URL) -> AsyncEngine:
     """An engine that gives up quickly on a database that does not answer, so answers never wait long."""
     if url.get_backend_name() == "sqlite":
-        Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # a folder that cannot be made shows as the first connection's error: the store starts degraded
+        with contextlib.suppress(OSError):
+            Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 15.0})
 
         @event.listens_for(engine.sync_engine, "connect")

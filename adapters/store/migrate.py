@@ -50,6 +50,9 @@ def _upgrade(connection: Connection) -> str | None:
 async def upgrade(url: URL) -> None:
     """Bring the schema to the newest revision. PostgreSQL: under an advisory lock, so replicas starting
     together on an empty database take turns; SQLite: inside BEGIN IMMEDIATE, which does the same."""
+    alembic_logger = logging.getLogger("alembic")
+    if alembic_logger.level == logging.NOTSET:  # its INFO lines (plugins, context) mean nothing to operators
+        alembic_logger.setLevel(logging.WARNING)
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_migration_engine(url)
     else:

@@ -7,6 +7,7 @@ import itertools
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +21,13 @@ RUN = f"nhsbot_test_{os.getpid()}_{secrets.token_hex(3)}"
 _numbers = itertools.count(1)
 
 
-async def _admin(*statements: str) -> None:
+def _admin(*statements: str) -> None:
+    """Run statements on the server's admin database, from sync code or from inside an async test."""
+    with ThreadPoolExecutor(1) as thread:  # asyncio.run cannot nest in a running loop
+        thread.submit(asyncio.run, _admin_async(*statements)).result()
+
+
+async def _admin_async(*statements: str) -> None:
     connection = await asyncpg.connect(PG_ADMIN, timeout=10)
     try:
         for statement in statements:
@@ -35,7 +42,7 @@ def postgres_databases() -> Iterator[list[str]]:
     made: list[str] = []
     yield made
     if made:
-        asyncio.run(_admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in made)))
+        _admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in made))
 
 
 @pytest.fixture
@@ -44,7 +51,7 @@ def new_postgres(postgres_databases: list[str]) -> Callable[[], str]:
 
     def make() -> str:
         name = f"{RUN}_{next(_numbers)}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        _admin(f'CREATE DATABASE "{name}"')
         postgres_databases.append(name)
         return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
