@@ -106,19 +106,19 @@ def _cell(text: str) -> str:
 # ---- HTML
 
 
-def _bars(rows: list[tuple[str, int, str]], width: int = 560) -> str:
+def _bars(rows: list[tuple[str, int, str]], width: int = 500) -> str:
     """A horizontal bar chart as inline SVG: (label, value, colour) per bar."""
     if not rows:
         return '<p class="none">No data in this period.</p>'
     top = max(value for _, value, _ in rows) or 1
     height = 26 * len(rows)
-    label_w = 210
+    label_w = 230
     bars = []
     for i, (label, value, colour) in enumerate(rows):
         y = i * 26
         length = max(1, round((width - label_w - 60) * value / top)) if value else 0
         bars.append(
-            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">{escape(label)}</text>'
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">{escape(_clip(label))}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{length}" height="18" fill="{colour}"></rect>'
             f'<text x="{label_w + length + 6}" y="{y + 17}">{value}</text>'
         )
@@ -128,7 +128,11 @@ def _bars(rows: list[tuple[str, int, str]], width: int = 560) -> str:
     )
 
 
-def _rate_chart(daily: list[dict[str, Any]], width: int = 560, height: int = 180) -> str:
+def _clip(label: str, most: int = 34) -> str:
+    return label if len(label) <= most else label[: most - 1].rstrip() + "…"
+
+
+def _rate_chart(daily: list[dict[str, Any]], width: int = 500, height: int = 180) -> str:
     """Answer rate per day as columns, 0 to 100%."""
     if not daily:
         return '<p class="none">No messages in this period.</p>'
@@ -173,7 +177,8 @@ body{font-family:Arial,Helvetica,sans-serif;color:#212b32;margin:0;background:#f
 header{background:#005eb8;color:#fff;padding:18px 32px}header h1{margin:0;font-size:26px}
 header p{margin:4px 0 0}main{padding:8px 32px 32px;max-width:1100px}
 section{background:#fff;margin:16px 0;padding:16px 20px;border-radius:4px}
-h2{font-size:19px;margin:0 0 12px}.tiles{display:flex;gap:12px;flex-wrap:wrap}
+h2{font-size:19px;margin:0 0 12px}.pair{display:grid;grid-template-columns:1fr 1fr;gap:16px}
+.pair{margin:16px 0}.pair section{margin:0}.tiles{display:flex;gap:12px;flex-wrap:wrap}
 .tile{background:#fff;padding:12px 18px;border-left:6px solid #005eb8;min-width:140px}
 .tile b{display:block;font-size:28px}table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #d8dde0;vertical-align:top}
@@ -210,15 +215,19 @@ def to_html(report: Report) -> str:
         ("By platform", _table(["platform", "messages", *OUTCOMES], platform_rows)),
         ("Answer rate per day", _rate_chart(report.daily)),
         ("Most answered topics", topic_bars),
-        ("Topics: answers and votes", _table(["topic", "answers", "helpful", "not helpful"], topic_rows)),
         (
             "Questions the bot could not answer (redacted)",
             _table(["count", "last seen", "question"], unanswered_rows),
         ),
         ("Suggested phrasings: asked, then answered by a click (paste into faq.yaml)", suggested),
+        ("Topics: answers and votes", _table(["topic", "answers", "helpful", "not helpful"], topic_rows)),
         ("Entries due for review", _table(["last reviewed", "topic", "title"], review_rows)),
     ]
-    body = "".join(f"<section><h2>{escape(title)}</h2>{html}</section>" for title, html in sections)
+    blocks = [f"<section><h2>{escape(title)}</h2>{html}</section>" for title, html in sections]
+    # the charts side by side, so the questions and suggestions come into view sooner
+    body = "".join(f'<div class="pair">{blocks[i]}{blocks[i + 1]}</div>' for i in (0, 2)) + "".join(
+        blocks[4:]
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
