@@ -146,7 +146,6 @@ async def note_turn(
     conversation: str,
     latency_ms: float,
     via: Via = Via.MESSAGE,
-    store_questions: bool = True,
 ) -> None:
     """Everything a turn leaves behind, in one call the adapters make after replying: the event, the
     conversation's context after an answer, and the redacted question after a did-you-mean or fallback."""
@@ -166,7 +165,9 @@ async def note_turn(
             at=at,
         )
     )
-    typed = via is Via.MESSAGE and store_questions
+    typed = (
+        via is Via.MESSAGE
+    )  # a click's text is the topic's own title, not a question (STORE_QUESTIONS: the store)
     if outcome is Outcome.ANSWER and reply.topic:
         await store.remember(conversation, reply.topic, question=redact(question) if typed else None)
     elif outcome in (Outcome.CLARIFY, Outcome.FALLBACK) and typed and question.strip():
@@ -205,8 +206,9 @@ class MemoryStore:
         now = self._clock()
         while self._keys and (len(self._keys) >= self.max_items or next(iter(self._keys.values())) <= now):
             self._keys.popitem(last=False)
-        if key in self._keys:
+        if self._keys.get(key, now) > now:
             return False
+        self._keys.pop(key, None)
         self._keys[key] = now + ttl_s
         return True
 
@@ -231,12 +233,13 @@ class MemoryStore:
         self, user: str, topic: str, helpful: bool, platform: str, conversation: str, answer: str = ""
     ) -> None:
         vote = (self.hash(user), topic, self.hash(conversation), answer)
-        self.votes.pop(vote, None)
+        before = self.votes.pop(vote, None)
         if len(self.votes) >= self.max_items:
             self.votes.popitem(last=False)
         self.votes[vote] = helpful
         context = self._contexts.get(self.hash(conversation))
-        if not helpful and context and context[0] == topic and context[1]:
+        changed = before is None or before != helpful  # a replay files nothing twice
+        if changed and not helpful and context and context[0] == topic and context[1]:
             await self.unanswered(
                 context[1],
                 kind=UnansweredKind.NOT_HELPFUL,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+from adapters.settings import Settings
 from adapters.store.database import DatabaseUrlError, data_dir, to_async_url
 from adapters.store.sql import SqlStore, StoreError
 from bot.store import MemoryStore, Store
@@ -18,6 +21,7 @@ __all__ = [
     "data_dir",
     "open_store",
     "run_retention",
+    "running_store",
     "to_async_url",
 ]
 
@@ -42,3 +46,20 @@ async def run_retention(store: Store, days: int, every_s: float = DAY_S) -> None
         except StoreError as error:
             logger.warning("store: retention skipped: %s", error)
         await asyncio.sleep(every_s)
+
+
+@contextlib.asynccontextmanager
+async def running_store(settings: Settings) -> AsyncIterator[SqlStore]:
+    """The server's store for its lifetime: opened and migrated, purged daily, written out and closed.
+    In aiohttp: `async with running_store(settings) as store: app[STORE] = store; yield` in a cleanup_ctx."""
+    store = await open_store(
+        settings.database_url, user_hash_key=settings.user_hash_key, store_questions=settings.store_questions
+    )
+    retention = asyncio.create_task(run_retention(store, settings.retention_days), name="store-retention")
+    try:
+        yield store
+    finally:
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
+        await store.close()

@@ -139,7 +139,6 @@ async def test_store_questions_off_keeps_no_text(database_url: str, engine) -> N
             user="U1",
             conversation="slack:D1",
             latency_ms=1.0,
-            store_questions=store.store_questions,
         )
         answer = engine.reply("I forgot my password")
         await note_turn(
@@ -151,7 +150,6 @@ async def test_store_questions_off_keeps_no_text(database_url: str, engine) -> N
             user="U1",
             conversation="slack:D1",
             latency_ms=1.0,
-            store_questions=False,
         )
         await store.feedback("U1", answer.topic, False, "slack", "slack:D1")
         await store.flush()
