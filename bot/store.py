@@ -98,8 +98,8 @@ class Store(Protocol):
     async def remember(
         self, conversation: str, topic: str, ttl_s: float = CONTEXT_TTL_S, question: str | None = None
     ) -> None:
-        """Keep `topic` as the conversation's context; `question` (redacted by the store) lets a later
-        Not helpful vote file the question as unanswered."""
+        """Keep `topic` as the conversation's context; `question` (as typed; kept only redacted) lets a
+        later Not helpful vote file the question as unanswered."""
         ...
 
     async def record(self, event: TurnEvent) -> None:
@@ -114,9 +114,10 @@ class Store(Protocol):
         ...
 
     async def unanswered(
-        self, text_redacted: str, *, kind: UnansweredKind, platform: str, conversation: str, at: datetime
+        self, text: str, *, kind: UnansweredKind, platform: str, conversation: str, at: datetime
     ) -> None:
-        """Queue a question the bot could not answer (already redacted; the store redacts again)."""
+        """Queue a question the bot could not answer, as typed: the store keeps it only redacted
+        (bot.redact), and not at all with STORE_QUESTIONS=off."""
         ...
 
     async def purge(self, older_than: datetime) -> int:
@@ -169,12 +170,10 @@ async def note_turn(
         via is Via.MESSAGE
     )  # a click's text is the topic's own title, not a question (STORE_QUESTIONS: the store)
     if outcome is Outcome.ANSWER and reply.topic:
-        await store.remember(conversation, reply.topic, question=redact(question) if typed else None)
+        await store.remember(conversation, reply.topic, question=question if typed else None)
     elif outcome in (Outcome.CLARIFY, Outcome.FALLBACK) and typed and question.strip():
         kind = UnansweredKind(outcome.value)
-        await store.unanswered(
-            redact(question), kind=kind, platform=platform, conversation=conversation, at=at
-        )
+        await store.unanswered(question, kind=kind, platform=platform, conversation=conversation, at=at)
 
 
 class MemoryStore:
@@ -240,19 +239,13 @@ class MemoryStore:
         context = self._contexts.get(self.hash(conversation))
         changed = before is None or before != helpful  # a replay files nothing twice
         if changed and not helpful and context and context[0] == topic and context[1]:
-            await self.unanswered(
-                context[1],
-                kind=UnansweredKind.NOT_HELPFUL,
-                platform=platform,
-                conversation=conversation,
-                at=datetime.now(UTC),
-            )
+            self.questions.append((datetime.now(UTC), UnansweredKind.NOT_HELPFUL, platform, context[1]))
 
     async def unanswered(
-        self, text_redacted: str, *, kind: UnansweredKind, platform: str, conversation: str, at: datetime
+        self, text: str, *, kind: UnansweredKind, platform: str, conversation: str, at: datetime
     ) -> None:
         if self.store_questions:
-            self.questions.append((at, kind, platform, redact(text_redacted)))
+            self.questions.append((at, kind, platform, redact(text)))
 
     async def purge(self, older_than: datetime) -> int:
         before = len(self.events) + len(self.questions)

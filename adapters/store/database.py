@@ -55,7 +55,8 @@ def create_engine(url: URL) -> AsyncEngine:
         # a folder that cannot be made shows as the first connection's error: the store starts degraded
         with contextlib.suppress(OSError):
             Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15.0})
+        # few connections: each is a thread of its own in aiosqlite, and SQLite writes one at a time anyway
+        engine = create_async_engine(url, pool_size=2, max_overflow=0, connect_args={"timeout": 15.0})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _wal(dbapi_connection: object, _record: object) -> None:

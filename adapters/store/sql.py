@@ -11,7 +11,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,6 +52,16 @@ class SqlStore:
         self.engine: AsyncEngine = create_engine(url)
         # one statement on the answer's path needs no BEGIN and ROLLBACK around it: two round trips saved
         self._single: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # the answer path's two statements, built once: SQLAlchemy then reuses their compiled form
+        self._claim = (
+            self._insert(schema.dedupe_keys)
+            .values(key=bindparam("key"), expires_at=bindparam("expires_at"))
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        contexts = schema.contexts.c
+        self._recall = select(contexts.topic, contexts.updated_at).where(
+            (contexts.conversation == bindparam("conversation")) & (contexts.expires_at > bindparam("now"))
+        )
         self.store_questions = store_questions
         self.batch_size = batch_size
         self.op_timeout_s = op_timeout_s
@@ -134,17 +144,13 @@ class SqlStore:
             return False  # this process has seen it: no need to ask the database
         if not self._health.ok:
             return True
-        now = datetime.now(UTC)
-        statement = (
-            self._insert(schema.dedupe_keys)
-            .values(
-                key=hashlib.sha256(key.encode("utf-8")).hexdigest(), expires_at=now + timedelta(seconds=ttl_s)
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
+        values = {
+            "key": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+            "expires_at": datetime.now(UTC) + timedelta(seconds=ttl_s),
+        }
         try:
             async with asyncio.timeout(self.op_timeout_s), self._single.connect() as connection:
-                result = await connection.execute(statement)
+                result = await connection.execute(self._claim, values)
         except OUTAGE as error:
             self._fail(error)
             return True
@@ -155,12 +161,10 @@ class SqlStore:
         local = self._contexts.get(conversation)
         best = (local[0], local[1]) if local and local[2] > now else None
         if self._health.ok:
-            query = select(schema.contexts.c.topic, schema.contexts.c.updated_at).where(
-                schema.contexts.c.conversation == self.hash(conversation), schema.contexts.c.expires_at > now
-            )
+            values = {"conversation": self.hash(conversation), "now": now}
             try:
                 async with asyncio.timeout(self.op_timeout_s), self._single.connect() as connection:
-                    row = (await connection.execute(query)).first()
+                    row = (await connection.execute(self._recall, values)).first()
             except OUTAGE as error:
                 self._fail(error)
                 row = None
@@ -178,7 +182,7 @@ class SqlStore:
         while len(self._contexts) >= 10_000:
             self._contexts.popitem(last=False)
         self._contexts[conversation] = (topic, now, expires)
-        kept = redact(question) if question and self.store_questions else None
+        kept = question if question and self.store_questions else None  # redacted by the writer
         self._put(
             "context",
             {
@@ -224,7 +228,7 @@ class SqlStore:
         )
 
     async def unanswered(
-        self, text_redacted: str, *, kind: UnansweredKind, platform: str, conversation: str, at: datetime
+        self, text: str, *, kind: UnansweredKind, platform: str, conversation: str, at: datetime
     ) -> None:
         if not self.store_questions:
             return
@@ -235,7 +239,7 @@ class SqlStore:
                 "kind": str(kind),
                 "platform": platform[:16],
                 "conversation": conversation,
-                "text": redact(text_redacted),
+                "text": text,
             },
         )
 
@@ -305,9 +309,11 @@ class SqlStore:
             if kind == "event":
                 events.append(self._hashed(row))
             elif kind == "question":
-                questions.append(self._hashed(row))
+                # redacted here, off the answer's path; nothing unredacted reaches the database
+                questions.append({**self._hashed(row), "text": redact(row["text"])})
             elif kind == "context":
-                contexts[row["conversation"]] = row
+                question = row["question"]
+                contexts[row["conversation"]] = {**row, "question": redact(question) if question else None}
             elif kind == "vote":
                 vote = self._hashed(row)
                 votes[(vote["user_hash"], vote["topic"], vote["conversation_hash"], vote["answer"])] = vote

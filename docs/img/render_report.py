@@ -29,7 +29,6 @@ from adapters.store import open_store  # noqa: E402
 from adapters.store.render import to_html  # noqa: E402
 from adapters.store.report import build_report  # noqa: E402
 from bot.engine import Engine  # noqa: E402
-from bot.redact import redact  # noqa: E402
 from bot.store import Outcome, TurnEvent, UnansweredKind, Via  # noqa: E402
 
 QUESTIONS = [
@@ -77,7 +76,7 @@ async def _sample(database_url: str, engine: Engine) -> None:
                     TurnEvent(outcome=Outcome.FALLBACK, conversation=conversation, at=at, **common)
                 )
                 await store.unanswered(
-                    redact(text),
+                    text,
                     kind=UnansweredKind.FALLBACK,
                     platform=platform,
                     conversation=conversation,
