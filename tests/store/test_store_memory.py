@@ -48,5 +48,7 @@ async def test_the_servers_store_opens_purges_and_closes(tmp_path: Path) -> None
     async with running_store(settings) as store:
         assert store.health().ok
         await store.record(TurnEvent("teams", "personal", Outcome.ANSWER, "u", "c", latency_ms=1.0))
-    async with sa.ext.asyncio.create_async_engine(store.url).connect() as connection:
+    reader = sa.ext.asyncio.create_async_engine(store.url)
+    async with reader.connect() as connection:
         assert (await connection.execute(sa.select(sa.func.count()).select_from(schema.events))).scalar() == 1
+    await reader.dispose()
