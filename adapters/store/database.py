@@ -41,7 +41,11 @@ def to_async_url(database_url: str, environ: Mapping[str, str] | None = None) ->
         raise DatabaseUrlError(message) from error
     backend = url.get_backend_name()
     if backend in ("postgresql", "postgres"):
-        return url.set(drivername="postgresql+asyncpg")
+        url = url.set(drivername="postgresql+asyncpg")
+        if "sslmode" in url.query:  # managed databases' URLs say sslmode=require; asyncpg calls it ssl
+            mode = url.query["sslmode"]
+            url = url.difference_update_query(["sslmode"]).update_query_dict({"ssl": str(mode)})
+        return url
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise DatabaseUrlError("DATABASE_URL: SQLite needs a file (sqlite:///path/to/file.db)")
