@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.recent import RecentKeys
 from adapters.store import migrate, schema
+from adapters.store.batch import Batcher
 from adapters.store.database import create_engine
 from bot.redact import redact
 from bot.store import CONTEXT_TTL_S, DEDUPE_TTL_S, Health, TurnEvent, UnansweredKind, keyed_hash
@@ -55,13 +56,17 @@ class SqlStore:
         # the answer path's two statements, built once: SQLAlchemy then reuses their compiled form
         self._claim = (
             self._insert(schema.dedupe_keys)
-            .values(key=bindparam("key"), expires_at=bindparam("expires_at"))
             .on_conflict_do_nothing(index_elements=["key"])
+            .returning(schema.dedupe_keys.c.key)
         )
         contexts = schema.contexts.c
-        self._recall = select(contexts.topic, contexts.updated_at).where(
-            (contexts.conversation == bindparam("conversation")) & (contexts.expires_at > bindparam("now"))
+        self._recall = select(contexts.conversation, contexts.topic, contexts.updated_at).where(
+            contexts.conversation.in_(bindparam("conversations", expanding=True))
+            & (contexts.expires_at > bindparam("now"))
         )
+        # concurrent turns share round trips
+        self._claims: Batcher[tuple[str, float], bool] = Batcher(self._claim_many, False)
+        self._recalls: Batcher[str, tuple[str, datetime] | None] = Batcher(self._recall_many, None)
         self.store_questions = store_questions
         self.batch_size = batch_size
         self.op_timeout_s = op_timeout_s
@@ -144,34 +149,43 @@ class SqlStore:
             return False  # this process has seen it: no need to ask the database
         if not self._health.ok:
             return True
-        values = {
-            "key": hashlib.sha256(key.encode("utf-8")).hexdigest(),
-            "expires_at": datetime.now(UTC) + timedelta(seconds=ttl_s),
-        }
         try:
-            async with asyncio.timeout(self.op_timeout_s), self._single.connect() as connection:
-                result = await connection.execute(self._claim, values)
-        except OUTAGE as error:
+            async with asyncio.timeout(self.op_timeout_s):
+                return await self._claims.get((hashlib.sha256(key.encode("utf-8")).hexdigest(), ttl_s))
+        except Exception as error:  # an outage, or a bug: either way the turn goes on, from memory
             self._fail(error)
             return True
-        return result.rowcount == 1
+
+    async def _claim_many(self, keys: list[tuple[str, float]]) -> dict[tuple[str, float], bool]:
+        """Insert every key not there yet; the ones the database returns were this replica's to take."""
+        now = datetime.now(UTC)
+        rows = [{"key": key, "expires_at": now + timedelta(seconds=ttl)} for key, ttl in keys]
+        async with self._single.connect() as connection:
+            taken = set((await connection.execute(self._claim, rows)).scalars())
+        return {(key, ttl): key in taken for key, ttl in keys}
 
     async def context(self, conversation: str) -> str | None:
         now = datetime.now(UTC)
         local = self._contexts.get(conversation)
         best = (local[0], local[1]) if local and local[2] > now else None
         if self._health.ok:
-            values = {"conversation": self.hash(conversation), "now": now}
             try:
-                async with asyncio.timeout(self.op_timeout_s), self._single.connect() as connection:
-                    row = (await connection.execute(self._recall, values)).first()
-            except OUTAGE as error:
+                async with asyncio.timeout(self.op_timeout_s):
+                    row = await self._recalls.get(self.hash(conversation))
+            except Exception as error:  # an outage, or a bug: either way the turn goes on, from memory
                 self._fail(error)
                 row = None
             # another replica may have answered later in the same conversation; this one's write may be queued
-            if row is not None and (best is None or row.updated_at > best[1]):
-                best = (row.topic, row.updated_at)
+            if row is not None and (best is None or row[1] > best[1]):
+                best = row
         return best[0] if best else None
+
+    async def _recall_many(self, conversations: list[str]) -> dict[str, tuple[str, datetime] | None]:
+        async with self._single.connect() as connection:
+            rows = await connection.execute(
+                self._recall, {"conversations": conversations, "now": datetime.now(UTC)}
+            )
+            return {row.conversation: (row.topic, row.updated_at) for row in rows}
 
     async def remember(
         self, conversation: str, topic: str, ttl_s: float = CONTEXT_TTL_S, question: str | None = None

@@ -53,6 +53,9 @@ async def test_an_unreachable_database_degrades_and_nothing_raises(
         "hoist", kind=UnansweredKind.FALLBACK, platform="slack", conversation="slack:D1", at=datetime.now(UTC)
     )
     await store.close()
+    # aiosqlite stops a connection that failed to open by a message to its thread, answered on this loop:
+    # give it the moment it needs before pytest closes the loop
+    await asyncio.sleep(0.2)
     outage_lines = [r for r in caplog.records if "database unreachable" in r.getMessage()]
     assert len(outage_lines) == 1  # logged once, not per call
 
