@@ -60,7 +60,9 @@ def create_engine(url: URL) -> AsyncEngine:
         with contextlib.suppress(OSError):
             Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         # few connections: each is a thread of its own in aiosqlite, and SQLite writes one at a time anyway
-        engine = create_async_engine(url, pool_size=2, max_overflow=0, connect_args={"timeout": 15.0})
+        engine = create_async_engine(
+            url, pool_size=2, max_overflow=0, hide_parameters=True, connect_args={"timeout": 15.0}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _wal(dbapi_connection: object, _record: object) -> None:
@@ -75,6 +77,8 @@ def create_engine(url: URL) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        # an error's message must not carry a row's values: they include redacted questions
+        hide_parameters=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=CONNECT_TIMEOUT_S,

@@ -56,7 +56,9 @@ async def upgrade(url: URL) -> None:
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_migration_engine(url)
     else:
-        engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 10.0})
+        engine = create_async_engine(
+            url, poolclass=NullPool, hide_parameters=True, connect_args={"timeout": 10.0}
+        )
     try:
         async with engine.connect() as connection:
             if url.get_backend_name() == "postgresql":
@@ -78,7 +80,9 @@ async def upgrade(url: URL) -> None:
 def _sqlite_migration_engine(url: URL) -> AsyncEngine:
     # pysqlite would run DDL outside any transaction; taking the write lock first makes a second process
     # wait, then find the schema already at head (the recipe in SQLAlchemy's SQLite dialect notes)
-    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 60.0})
+    engine = create_async_engine(
+        url, poolclass=NullPool, hide_parameters=True, connect_args={"timeout": 60.0}
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _no_implicit_begin(dbapi_connection: object, _record: object) -> None:

@@ -201,7 +201,7 @@ class SqlStore:
             "context",
             {
                 "conversation": conversation,
-                "topic": topic,
+                "topic": topic[:100],
                 "question": kept,
                 "updated_at": now,
                 "expires_at": expires,
@@ -217,7 +217,7 @@ class SqlStore:
                 "conversation_kind": event.conversation_kind[:16],
                 "outcome": str(event.outcome),
                 "via": str(event.via),
-                "topic": event.topic,
+                "topic": event.topic[:100] if event.topic else None,
                 "confidence": float(event.confidence),
                 "latency_ms": float(event.latency_ms),
                 "user": event.user,
@@ -233,7 +233,7 @@ class SqlStore:
             {
                 "at": datetime.now(UTC),
                 "user": user,
-                "topic": topic,
+                "topic": topic[:100],
                 "conversation": conversation,
                 "answer": answer,
                 "platform": platform[:16],
@@ -324,10 +324,10 @@ class SqlStore:
                 events.append(self._hashed(row))
             elif kind == "question":
                 # redacted here, off the answer's path; nothing unredacted reaches the database
-                questions.append({**self._hashed(row), "text": redact(row["text"])})
+                questions.append({**self._hashed(row), "text": _kept(row["text"])})
             elif kind == "context":
                 question = row["question"]
-                contexts[row["conversation"]] = {**row, "question": redact(question) if question else None}
+                contexts[row["conversation"]] = {**row, "question": _kept(question) if question else None}
             elif kind == "vote":
                 vote = self._hashed(row)
                 votes[(vote["user_hash"], vote["topic"], vote["conversation_hash"], vote["answer"])] = vote
@@ -443,6 +443,12 @@ class SqlStore:
             logger.info("store: the database is back; %d queued records to write", self._queue.qsize())
             self._dropped = 0
             return
+
+
+def _kept(text: str) -> str:
+    """Typed text as the database keeps it: redacted, and without NUL (PostgreSQL refuses it in text, and
+    one refused row would lose its whole batch)."""
+    return redact(text.replace("\x00", ""))
 
 
 def _describe(error: BaseException) -> str:

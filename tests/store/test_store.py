@@ -198,3 +198,22 @@ async def test_purge_removes_rows_older_than_the_retention(store: SqlStore) -> N
     assert [row.at.date() for row in await _rows(store, schema.events)] == [datetime.now(UTC).date()]
     assert len(await _rows(store, schema.unanswered)) == 1
     assert await _rows(store, schema.dedupe_keys) == []
+
+
+async def test_hostile_text_neither_breaks_a_batch_nor_reaches_the_database_unredacted(
+    store: SqlStore,
+) -> None:
+    at = datetime.now(UTC)
+    await store.unanswered(
+        "who fixes the hoist\x00 call 07700 900123",
+        kind="fallback",
+        platform="slack",
+        conversation="c",
+        at=at,
+    )
+    await store.record(TurnEvent("slack", "personal", Outcome.ANSWER, "u", "c", topic="t" * 300, at=at))
+    await store.unanswered("a second question", kind="clarify", platform="slack", conversation="c", at=at)
+    await store.flush()
+    texts = sorted(row.text for row in await _rows(store, schema.unanswered))
+    assert texts == ["a second question", "who fixes the hoist call [phone]"]
+    assert [len(row.topic) for row in await _rows(store, schema.events)] == [100]
