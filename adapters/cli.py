@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
         "--socket-mode", action="store_true", help="Socket Mode: no public address, no request URLs"
     )
     slack.add_argument("--out", type=Path, help="the file to write (default: print it)")
+    db = commands.add_parser("db", help="the store's database (DATABASE_URL)")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: bring the schema to the newest version")
+    purge = commands.add_parser("purge", help="delete what is older than RETENTION_DAYS (default 90)")
+    purge.add_argument("--days", type=int, default=0, help="another retention, in days")
+    report = commands.add_parser("report", help="the content owner's report from the store")
+    report.add_argument("--since", default="7d", help="7d, 12h, 2w or a date (YYYY-MM-DD); default 7d")
+    report.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
+    report.add_argument("--out", type=Path, help="write the report to this file instead of stdout")
     return parser
 
 
@@ -226,6 +234,10 @@ def _main(argv: list[str] | None) -> None:
         return
     if args.command == "doctor":
         raise SystemExit(_doctor(args))
+    if args.command in ("db", "purge", "report"):
+        from adapters.store.commands import run
+
+        raise SystemExit(run(args))
     try:
         engine = Engine(load_knowledge(args.knowledge))
     except KnowledgeError as error:

@@ -68,8 +68,12 @@ class Settings:
     slack_signing_secret: str = ""
     slack_api_url: str = ""
     slack_app_token: str = ""
-    # where feedback and reports are kept (the store decides what an empty one means)
+    # the store: DATABASE_URL (empty: SQLite under the user's data directory), what it keeps and how long
     database_url: str = ""
+    store_questions: bool = True
+    retention_days: int = 90
+    user_hash_key: str = ""
+    review_months: int = 6
 
     @classmethod
     def from_env(
@@ -128,6 +132,10 @@ class Settings:
             slack_api_url=environ.get("SLACK_API_URL", "").strip(),
             slack_app_token=environ.get("SLACK_APP_TOKEN", "").strip(),
             database_url=environ.get("DATABASE_URL", "").strip(),
+            store_questions=_switch(environ, "STORE_QUESTIONS", problems),
+            retention_days=_whole(environ, "RETENTION_DAYS", 90, problems),
+            user_hash_key=environ.get("USER_HASH_KEY", ""),
+            review_months=_whole(environ, "REVIEW_MONTHS", 6, problems),
         )
         if host is not None:
             problems += settings._bind_problems()
@@ -389,3 +397,33 @@ def _origin(url: str) -> str:
 def _shown(value: str) -> str:
     """A value from outside, quoted, with control characters escaped and the length bounded."""
     return repr(value[:60] + ("…" if len(value) > 60 else ""))
+
+
+_SWITCHES = {
+    "on": True,
+    "true": True,
+    "yes": True,
+    "1": True,
+    "off": False,
+    "false": False,
+    "no": False,
+    "0": False,
+}
+
+
+def _switch(environ: Mapping[str, str], name: str, problems: list[str]) -> bool:
+    value = environ.get(name, "").strip().lower() or "on"
+    if value not in _SWITCHES:
+        problems.append(f"{name} is {_shown(value)}: set it to on or off")
+        return True
+    return _SWITCHES[value]
+
+
+def _whole(environ: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        problems.append(f"{name} must be a whole number of at least 1, not {_shown(value)}")
+        return default
+    return int(value)

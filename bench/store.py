@@ -1,0 +1,113 @@
+"""Print what the store adds to a turn: turns per second with no store, in memory, on SQLite, on PostgreSQL.
+
+Each turn does what an adapter does: dedupe the message id, read the conversation's context, answer with
+the engine, then note the turn (event, context or redacted question). The engine's own time is in every
+column, so the columns compare like with like. PostgreSQL: `--postgres URL` of a database to use (its
+tables are created; default: a database made for the run on 127.0.0.1:5432 and dropped after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from adapters.store import open_store  # noqa: E402
+from bench.accuracy import question_sets  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.store import MemoryStore, Store, note_turn  # noqa: E402
+
+TURNS = 2000
+ROUNDS = 3  # interleaved, best of each: the machine is shared, and a slow moment should not pick a winner
+CONCURRENCY = 16  # turns in flight at once, as a busy server has
+
+
+async def _turns(engine: Engine, store: Store | None, messages: list[str], run: int = 0) -> float:
+    queue = list(enumerate(messages))
+
+    async def worker() -> None:
+        while queue:
+            n, text = queue.pop()
+            if store is None:
+                engine.reply(text)
+                continue
+            if not await store.first_time(f"bench:{os.getpid()}:{run}:{n}"):
+                continue
+            conversation = f"bench:conversation:{n % 200}"
+            await store.context(conversation)  # as for a follow-up (the engine takes it as previous_topic)
+            started = time.perf_counter()
+            reply = engine.reply(text)
+            await note_turn(
+                store,
+                reply,
+                question=text,
+                platform="slack",
+                conversation_kind="personal",
+                user=f"U{n % 50}",
+                conversation=conversation,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    if store is not None and hasattr(store, "flush"):
+        await store.flush(60)  # count the writing too
+    return len(messages) / (time.perf_counter() - started)
+
+
+async def _main(postgres: str) -> None:
+    engine = Engine.load().warm()
+    pool = [q["text"] for _, qs in question_sets() for q in qs["in_scope"]]
+    pool += [text for _, qs in question_sets() for text in qs["out_of_scope"]]
+    messages = [pool[n % len(pool)] for n in range(TURNS)]
+    await _turns(engine, None, messages[:300])  # warm the engine's caches
+    made = ""
+    if not postgres:
+        import asyncpg
+
+        made = f"nhsbot_bench_{os.getpid()}"
+        admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=10)
+        await admin.execute(f'CREATE DATABASE "{made}"')
+        postgres = f"postgresql://postgres@127.0.0.1:5432/{made}"
+    best: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        stores: dict[str, Store | None] = {
+            "no store": None,
+            "in memory": MemoryStore(),
+            "SQLite": await open_store(f"sqlite:///{folder}/bench.db"),
+            "PostgreSQL": await open_store(postgres),
+        }
+        try:
+            for run in range(ROUNDS):
+                for name, store in stores.items():
+                    best[name] = max(best.get(name, 0.0), await _turns(engine, store, messages, run))
+        finally:
+            for store in stores.values():
+                if store is not None:
+                    await store.close()
+            if made:
+                await admin.execute(f'DROP DATABASE "{made}" WITH (FORCE)')
+                await admin.close()
+    rows = list(best.items())
+    base = rows[0][1]
+    print(f"{TURNS} turns, {CONCURRENCY} at once, one process, best of {ROUNDS} interleaved rounds")
+    print(f"{'store':12}{'turns/s':>10}{'vs none':>10}")
+    for name, rate in rows:
+        print(f"{name:12}{rate:>10.0f}{rate / base - 1:>+10.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default="", help="a PostgreSQL DATABASE_URL to use instead")
+    asyncio.run(_main(parser.parse_args().postgres))
+
+
+if __name__ == "__main__":
+    main()
