@@ -137,7 +137,7 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
     from adapters.server import create_app, serve
 
     async def run() -> None:
-        await serve(create_app(settings, engine.warm()), settings.host, settings.port)
+        await serve(create_app(settings, engine), settings.host, settings.port)
 
     try:
         asyncio.run(run())

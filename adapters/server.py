@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from adapters.settings import Settings
 from adapters.turns import Turns
 from bot.engine import Engine
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +40,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: 200 when every platform can work, else 503 with each one's reason."""
+    """Readiness: 200 when every platform can work, else 503 with each one's reason. A store that cannot
+    be reached is named but does not make the bot unready: answers go on, dedupe from memory."""
     problems = {name: problem for name, check in request.app[READINESS].items() if (problem := check())}
     if problems:
         return web.json_response(problems, status=503)
-    return web.json_response({"status": "ready"})
+    health = request.app[TURNS].store.health()
+    store = {} if health.ok else {"store": f"degraded: {health.reason}"}
+    return web.json_response({"status": "ready", **store})
 
 
 @web.middleware
@@ -60,18 +64,23 @@ async def whole_body_in_time(
     return await handler(request)
 
 
-def create_app(settings: Settings, engine: Engine) -> web.Application:
-    """Build the server. Platform SDKs are imported here, not by the CLI, so `ask` stays quick."""
+def create_app(settings: Settings, engine: Engine, store: Store | None = None) -> web.Application:
+    """Build the server. Platform SDKs are imported here, not by the CLI, so `ask` stays quick. Without a
+    `store`, the server opens the one DATABASE_URL names when it starts (tests give one of their own)."""
     from adapters import metrics, slack, teams
 
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[whole_body_in_time])
-    app[ENGINE] = engine
+    # what is otherwise built on first use (the speller) is built now: no user's message pays for it
+    app[ENGINE] = engine.warm()
     app[SETTINGS] = settings
     app[READINESS] = {}
     app[BODY_TIMEOUT] = BODY_TIMEOUT_SECONDS
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app[TURNS] = Turns(metrics.register(app, (topic.topic for topic in engine.topics())))
+    turns = app[TURNS] = Turns(metrics.register(app, (topic.topic for topic in engine.topics())), store)
+    if store is None:
+        # first: the platforms' own start-up may already answer
+        app.cleanup_ctx.append(_store_for(turns, settings))
     teams.register(app, engine, settings)
     if settings.slack_enabled:
         slack.register(app, engine, settings)
@@ -81,6 +90,17 @@ def create_app(settings: Settings, engine: Engine) -> web.Application:
             "running without it"
         )
     return app
+
+
+def _store_for(turns: Turns, settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        from adapters.store import running_store
+
+        async with running_store(settings) as store:
+            turns.store = store
+            yield
+
+    return lifetime
 
 
 class _Refused(asyncio.Protocol):

@@ -1,26 +1,52 @@
-"""What each turn leaves behind, the same for every platform: one log line and the metrics; never text."""
+"""What each turn reads and leaves behind, the same for every platform: dedupe, the conversation's context,
+one log line, the metrics and the store's records. Never the text, except redacted by the store."""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 from adapters.metrics import Metrics
 from bot.models import Reply
+from bot.store import MemoryStore, Store, Via, note_turn
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
 class Turns:
-    """Handed to each platform's adapter by the server, so every platform records a turn alike."""
+    """Handed to each platform's adapter by the server. `store` is a MemoryStore until the server's own
+    store is open (tests give one of their own)."""
 
-    metrics: Metrics
+    def __init__(self, metrics: Metrics, store: Store | None = None) -> None:
+        self.metrics = metrics
+        self.store: Store = store or MemoryStore()
 
-    def answered(self, platform: str, where: str, reply: Reply, started: float, *, length: int) -> None:
-        """A message was answered. `where` is the conversation's kind (personal, channel, slash...);
-        `length` the message's length, the only thing about its text that is kept."""
+    async def first_time(self, key: str) -> bool:
+        """True for exactly one delivery of a message or click, across replicas."""
+        return await self.store.first_time(key)
+
+    async def forget(self, key: str) -> None:
+        await self.store.forget(key)
+
+    async def context(self, conversation: str) -> str | None:
+        """The topic last answered in this conversation, for a follow-up."""
+        return await self.store.context(conversation)
+
+    async def answered(
+        self,
+        platform: str,
+        where: str,
+        reply: Reply,
+        started: float,
+        *,
+        question: str,
+        user: str,
+        conversation: str,
+        via: Via = Via.MESSAGE,
+    ) -> None:
+        """A message (or a topic button's click, `via`) was answered and the answer delivered. `where` is
+        the conversation's kind (personal, channel, slash command...); of the question only its length is
+        logged, and the store keeps it only redacted, and only when it was not answered."""
         seconds = time.monotonic() - started
         self.metrics.turn(platform, reply.kind.value, seconds)
         logger.info(
@@ -33,25 +59,29 @@ class Turns:
                 "platform": platform,
                 "conversation": where,
                 "outcome": reply.kind.value,
+                "via": via.value,
                 "topic": reply.topic,
                 "confidence": reply.confidence,
-                "length": length,
+                "length": len(question),
                 "latency_ms": round(seconds * 1000, 2),
             },
         )
-
-    def clicked(self, platform: str, topic: str | None, started: float) -> None:
-        """A card or block button named a topic (None when it named none the bot knows)."""
-        seconds = time.monotonic() - started
-        self.metrics.turn(platform, "answer" if topic else "fallback", seconds)
-        logger.info(
-            "%s click: %s",
-            platform,
-            topic or "(unknown topic)",
-            extra={"platform": platform, "outcome": "click", "topic": topic},
+        await note_turn(
+            self.store,
+            reply,
+            question=question,
+            platform=platform,
+            conversation_kind=where,
+            user=user,
+            conversation=conversation,
+            latency_ms=seconds * 1000,
+            via=via,
         )
 
-    def voted(self, platform: str, topic: str, helpful: bool) -> None:
+    async def voted(
+        self, platform: str, topic: str, helpful: bool, *, user: str, conversation: str, answer: str = ""
+    ) -> None:
+        """A Helpful / Not helpful click on a topic's answer: one vote per user per answer."""
         self.metrics.feedback(platform, topic, helpful)
         logger.info(
             "%s feedback: %s helpful=%s",
@@ -60,6 +90,7 @@ class Turns:
             helpful,
             extra={"platform": platform, "outcome": "feedback", "topic": topic, "helpful": helpful},
         )
+        await self.store.feedback(user, topic, helpful, platform, conversation, answer)
 
     def undelivered(self, platform: str, reason: str) -> None:
         self.metrics.outbound_failure(platform)

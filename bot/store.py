@@ -91,6 +91,10 @@ class Store(Protocol):
         """True for exactly one caller per key (across replicas), until `ttl_s` has passed."""
         ...
 
+    async def forget(self, key: str) -> None:
+        """Let `key` be taken again: what it stood for was not done (a reply that was not delivered)."""
+        ...
+
     async def context(self, conversation: str) -> str | None:
         """The last topic answered in this conversation or thread, if recent."""
         ...
@@ -210,6 +214,9 @@ class MemoryStore:
         self._keys.pop(key, None)
         self._keys[key] = now + ttl_s
         return True
+
+    async def forget(self, key: str) -> None:
+        self._keys.pop(key, None)
 
     async def context(self, conversation: str) -> str | None:
         found = self._contexts.get(self.hash(conversation))

@@ -14,7 +14,6 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from adapters.metrics import Metrics
-from adapters.recent import RecentKeys
 from adapters.settings import Settings
 from adapters.slack.blocks import labels, to_blocks, to_shared_blocks, to_text
 from adapters.slack.payloads import to_question, well_formed
@@ -22,7 +21,8 @@ from adapters.slack.sdk_log import sdk_logger
 from adapters.slack.web_api import Authorize, SlackWeb
 from adapters.turns import Turns
 from bot.engine import Engine
-from bot.models import Feedback, Reply, ReplyKind
+from bot.models import Reply, ReplyKind
+from bot.store import Via
 
 logger = logging.getLogger("adapters.slack")
 
@@ -38,15 +38,15 @@ class SlackBot:
         self.engine = engine
         self.web = web
         self.turns = turns
-        self.seen = RecentKeys(ttl=600.0)
 
-    def check(self, body: Any) -> BoltResponse | None:
-        """Refuse malformed payloads (Socket Mode ones too: HTTP ones were checked at the door), and answer
-        each event once: a retry of an event already taken is acknowledged and dropped."""
+    async def check(self, body: Any) -> BoltResponse | None:
+        """Refuse malformed payloads (Socket Mode ones too: HTTP ones were checked at the door), and take
+        each delivery once, across replicas: Slack's retry of an event, or a replayed slash command or
+        click (each carries its own trigger_id), is acknowledged and dropped."""
         if not well_formed(body):
             return BoltResponse(status=400, body="")
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not self.seen.first_time(event_id):
+        key = _delivery_key(body)
+        if key and not await self.turns.first_time(key):
             self.turns.resent(PLATFORM)
             return BoltResponse(status=200, body="")
         return None
@@ -60,27 +60,46 @@ class SlackBot:
         reply = self._reply("help" if wants_help else question)
         blocks = to_blocks(reply, share=True, list_topics=wants_help)
         if await self._respond(command, response_type="ephemeral", text=to_text(reply), blocks=blocks):
-            self.turns.answered(PLATFORM, "slash command", reply, started, length=len(question))
+            # the answer is the user's own, even in a channel: so is the conversation
+            user = _str(command, "user_id")
+            conversation = _conversation(_str(command, "channel_id"), user)
+            await self.turns.answered(
+                PLATFORM,
+                "slash command",
+                reply,
+                started,
+                question=question,
+                user=user,
+                conversation=conversation,
+            )
 
     async def on_mention(self, event: dict[str, Any]) -> None:
         if _ignored(event):
             return
-        started = time.monotonic()
-        question = to_question(_str(event, "text"))
-        reply = self._reply(question)
-        # answer in a thread: the one the mention was made in, or a new one under it
-        if await self._post(_str(event, "channel"), _str(event, "thread_ts") or _str(event, "ts"), reply):
-            self.turns.answered(PLATFORM, "mention", reply, started, length=len(question))
+        await self._converse(event, "mention", _str(event, "thread_ts") or _str(event, "ts"))
 
     async def on_message(self, event: dict[str, Any]) -> None:
         # message.im only; mentions in channels arrive as app_mention
         if event.get("channel_type") != "im" or _ignored(event):
             return
+        await self._converse(event, "direct message", _str(event, "thread_ts"))
+
+    async def _converse(self, event: dict[str, Any], where: str, thread_ts: str) -> None:
+        """Answer a message in its channel, in `thread_ts` (a mention's thread, or a new one under it)."""
         started = time.monotonic()
         question = to_question(_str(event, "text"))
         reply = self._reply(question)
-        if await self._post(_str(event, "channel"), _str(event, "thread_ts"), reply):
-            self.turns.answered(PLATFORM, "direct message", reply, started, length=len(question))
+        channel = _str(event, "channel")
+        if await self._post(channel, thread_ts, reply):
+            await self.turns.answered(
+                PLATFORM,
+                where,
+                reply,
+                started,
+                question=question,
+                user=_str(event, "user"),
+                conversation=_conversation(channel, thread_ts),
+            )
 
     async def on_choose(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A did-you-mean, follow-up or menu choice: answer the chosen topic where the click happened."""
@@ -93,13 +112,20 @@ class SlackBot:
                 body, replace_original=True, text=to_text(reply), blocks=to_blocks(reply, share=True)
             )
         else:
-            channel = _str(_obj(body, "channel"), "id")
-            message = _obj(body, "message")
-            # in a channel, keep the conversation in its thread; a DM has no threads unless the user made one
-            thread_ts = _str(message, "thread_ts") or ("" if channel.startswith("D") else _str(message, "ts"))
+            channel, thread_ts = _where_clicked(body)
             delivered = await self._post(channel, thread_ts, reply)
         if delivered:
-            self.turns.clicked(PLATFORM, reply.topic, started)
+            user = _str(_obj(body, "user"), "id")
+            await self.turns.answered(
+                PLATFORM,
+                "click",
+                reply,
+                started,
+                question="",
+                user=user,
+                conversation=_click_conversation(body),
+                via=Via.CLICK,
+            )
 
     async def on_share(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Post the ephemeral answer in the channel for everyone, then remove the private copy."""
@@ -119,8 +145,14 @@ class SlackBot:
         if not reply.matched or reply.topic is None:
             return
         helpful = action.get("action_id") == "helpful"
-        self.engine.record_feedback(Feedback(reply.topic, helpful, PLATFORM, _str(_obj(body, "user"), "id")))
-        self.turns.voted(PLATFORM, reply.topic, helpful)
+        await self.turns.voted(
+            PLATFORM,
+            reply.topic,
+            helpful,
+            user=_str(_obj(body, "user"), "id"),
+            conversation=_click_conversation(body),
+            answer=_str(_obj(body, "message"), "ts") or _str(_obj(body, "container"), "message_ts"),
+        )
         # the answer is rebuilt from its topic rather than stored: the thanks replaces the buttons
         ephemeral = bool(_obj(body, "container").get("is_ephemeral"))
         blocks = to_blocks(reply, share=ephemeral, feedback_given=True)
@@ -178,7 +210,36 @@ class Checks(AsyncMiddleware):
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         # Bolt passes `next` by that name; in a dispatch it only marks that the chain goes on
-        return self.listeners.check(req.body) or await next()
+        return await self.listeners.check(req.body) or await next()
+
+
+def _conversation(channel: str, thread_or_user: str) -> str:
+    """A conversation as the store keys it: a channel's thread, a DM, or one user's slash commands."""
+    return f"{PLATFORM}:{channel}:{thread_or_user}"
+
+
+def _where_clicked(body: dict[str, Any]) -> tuple[str, str]:
+    """The channel and thread a click on a message (not an ephemeral one) is answered in: a channel's
+    conversation stays in its thread; a DM has no threads unless the user made one."""
+    channel = _str(_obj(body, "channel"), "id")
+    message = _obj(body, "message")
+    return channel, _str(message, "thread_ts") or ("" if channel.startswith("D") else _str(message, "ts"))
+
+
+def _click_conversation(body: dict[str, Any]) -> str:
+    """The conversation a click belongs to: the one its message was answered in."""
+    if _obj(body, "container").get("is_ephemeral"):
+        return _conversation(_str(_obj(body, "channel"), "id"), _str(_obj(body, "user"), "id"))
+    return _conversation(*_where_clicked(body))
+
+
+def _delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes one delivery: an event's event_id, a slash command's or a click's trigger_id."""
+    if body.get("type") == "event_callback":
+        event_id = body.get("event_id")
+        return f"{PLATFORM}:event:{event_id}" if isinstance(event_id, str) and event_id else None
+    trigger = body.get("trigger_id")
+    return f"{PLATFORM}:trigger:{trigger}" if isinstance(trigger, str) and trigger else None
 
 
 def _obj(part: Any, key: str) -> dict[str, Any]:

@@ -156,6 +156,17 @@ class SqlStore:
             self._fail(error)
             return True
 
+    async def forget(self, key: str) -> None:
+        self._memory.forget(key)
+        if not self._health.ok:
+            return
+        hashed = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        try:
+            async with asyncio.timeout(self.op_timeout_s), self._single.connect() as connection:
+                await connection.execute(delete(schema.dedupe_keys).where(schema.dedupe_keys.c.key == hashed))
+        except Exception as error:  # an outage: the key expires with its TTL instead
+            self._fail(error)
+
     async def _claim_many(self, keys: list[tuple[str, float]]) -> dict[tuple[str, float], bool]:
         """Insert every key not there yet; the ones the database returns were this replica's to take."""
         now = datetime.now(UTC)

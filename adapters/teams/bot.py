@@ -6,14 +6,15 @@ import logging
 import time
 
 from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.schema import ChannelAccount
+from botbuilder.schema import Activity, ChannelAccount
 
 from adapters.teams.activities import Click, bot_mentions, conversation_type, is_shared, to_click, to_question
 from adapters.teams.cards import notice, to_activity
 from adapters.teams.connector import DeliveryFailed
 from adapters.turns import Turns
 from bot.engine import Engine
-from bot.models import Feedback, Reply, ReplyKind
+from bot.models import Reply, ReplyKind
+from bot.store import Via
 
 logger = logging.getLogger(__name__)
 
@@ -39,20 +40,41 @@ class NhsmailTeamsBot(ActivityHandler):
         question = to_question(activity)
         reply = self.engine.reply(question)
         await turn_context.send_activity(to_activity(reply))
-        self.turns.answered(PLATFORM, conversation_type(activity), reply, started, length=len(question))
+        await self.turns.answered(
+            PLATFORM,
+            conversation_type(activity),
+            reply,
+            started,
+            question=question,
+            user=_user(activity),
+            conversation=conversation_key(activity),
+        )
 
     async def _on_click(self, turn_context: TurnContext, click: Click, started: float) -> None:
+        activity = turn_context.activity
         reply = self.engine.answer_topic(click.topic)
-        known = reply.kind is ReplyKind.ANSWER
         if click.action == "topic":
             await turn_context.send_activity(to_activity(reply))
-            self.turns.clicked(PLATFORM, reply.topic, started)
+            await self.turns.answered(
+                PLATFORM,
+                conversation_type(activity),
+                reply,
+                started,
+                question="",
+                user=_user(activity),
+                conversation=conversation_key(activity),
+                via=Via.CLICK,
+            )
             return
-        if known:
-            activity = turn_context.activity
-            user = activity.from_property.id if activity.from_property else ""
-            self.engine.record_feedback(Feedback(click.topic, bool(click.helpful), PLATFORM, user or ""))
-            self.turns.voted(PLATFORM, click.topic, bool(click.helpful))
+        if reply.kind is ReplyKind.ANSWER:
+            await self.turns.voted(
+                PLATFORM,
+                click.topic,
+                bool(click.helpful),
+                user=_user(activity),
+                conversation=conversation_key(activity),
+                answer=activity.reply_to_id or "",
+            )
         else:
             logger.warning("teams: feedback for an unknown topic, not recorded")
         await self._acknowledge(turn_context, reply)
@@ -78,6 +100,16 @@ class NhsmailTeamsBot(ActivityHandler):
         if bot_id and any(member.id == bot_id for member in added):
             logger.info("teams: added to a %s conversation, sending the welcome", conversation_type(activity))
             await turn_context.send_activity(to_activity(self.engine.welcome()))
+
+
+def conversation_key(activity: Activity) -> str:
+    """The conversation (a channel's thread included: Teams puts ;messageid= in its id) as the store
+    keys it, the same for every turn and click in it."""
+    return f"{PLATFORM}:{activity.conversation.id}"
+
+
+def _user(activity: Activity) -> str:
+    return (activity.from_property.id if activity.from_property else "") or ""
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

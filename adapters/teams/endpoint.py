@@ -13,7 +13,6 @@ from aiohttp import web
 from botbuilder.core import BotAdapter, TurnContext, serializer_helper
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 
-from adapters.recent import RecentKeys
 from adapters.settings import Settings
 from adapters.teams.auth import ChannelAuth, OpenIdKeys, Unauthorized
 from adapters.teams.bot import PLATFORM, NhsmailTeamsBot, on_turn_error
@@ -30,8 +29,6 @@ from bot.engine import Engine
 
 logger = logging.getLogger(__name__)
 
-DEDUP_TTL_SECONDS = 15 * 60
-DEDUP_MAX_ENTRIES = 10_000
 MAX_ID_CHARS = 256
 # a real activity nests a few levels (entities, attachments, a card's submitted data); far deeper is hostile
 MAX_JSON_DEPTH = 32
@@ -92,7 +89,6 @@ class TeamsEndpoint:
         self.connector = Connector(self.session, self.token, self.allowed_hosts)
         self.adapter = ConnectorAdapter(self.connector)
         self.bot = NhsmailTeamsBot(engine, turns)
-        self.recent = RecentKeys(ttl=DEDUP_TTL_SECONDS, max_size=DEDUP_MAX_ENTRIES)
         # activities being answered now, so a re-send waits for the first answer rather than repeat it
         self._in_flight: dict[str, asyncio.Future[int]] = {}
 
@@ -164,7 +160,7 @@ class TeamsEndpoint:
             return _refuse(403, "serviceUrl refused")
         if not activity.id:
             return await self._turn(activity)
-        return await self._once(f"{activity.conversation.id}|{activity.id}", activity)
+        return await self._once(f"{PLATFORM}:{activity.conversation.id}|{activity.id}", activity)
 
     async def _once(self, key: str, activity: Activity) -> web.Response:
         """Answer an activity once: a re-send while the first is in hand gets the first's outcome; a
@@ -173,20 +169,23 @@ class TeamsEndpoint:
         if pending is not None:
             status = await asyncio.shield(pending)
             return web.Response(status=200 if status < 500 else status)
-        if not self.recent.first_time(key):
-            self.turns.resent(PLATFORM)
-            return web.Response(status=200)
+        # in flight before the first await, so a re-send arriving meanwhile waits rather than repeats
         outcome: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = outcome
-        response = web.Response(status=500)
+        status = 500
         try:
+            if not await self.turns.first_time(key):
+                self.turns.resent(PLATFORM)
+                status = 200
+                return web.Response(status=status)
             response = await self._turn(activity)
+            status = response.status
+            if status >= 500:
+                await self.turns.forget(key)
+            return response
         finally:
             del self._in_flight[key]
-            outcome.set_result(response.status)
-            if response.status >= 500:
-                self.recent.forget(key)
-        return response
+            outcome.set_result(status)
 
     async def _turn(self, activity: Activity) -> web.Response:
         context = TurnContext(self.adapter, activity)

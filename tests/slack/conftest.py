@@ -11,15 +11,21 @@ from slack_fakes import FakeSlack, SlackClient, serve
 from adapters.server import create_app
 from adapters.settings import Settings
 from bot.engine import Engine
-from bot.feedback import InMemoryFeedback
+from bot.store import MemoryStore
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a made-up secret, as in Slack's documentation
 
 
 @pytest.fixture
 def slack_engine(engine: Engine) -> Engine:
-    """The shipped knowledge with a feedback store of its own, so a test sees only its own clicks."""
-    return Engine(engine.kb, InMemoryFeedback())
+    """The shipped knowledge, as the server loads it."""
+    return engine
+
+
+@pytest.fixture
+def slack_store() -> MemoryStore:
+    """A store of its own, in memory, so a test sees only its own clicks."""
+    return MemoryStore()
 
 
 @pytest.fixture
@@ -42,9 +48,9 @@ def slack_settings(fake_slack: FakeSlack) -> Settings:
 
 @pytest.fixture
 async def slack(
-    fake_slack: FakeSlack, slack_engine: Engine, slack_settings: Settings
+    fake_slack: FakeSlack, slack_engine: Engine, slack_settings: Settings, slack_store: MemoryStore
 ) -> AsyncIterator[SlackClient]:
-    runner, url = await serve(create_app(slack_settings, slack_engine))
+    runner, url = await serve(create_app(slack_settings, slack_engine, slack_store))
     async with aiohttp.ClientSession() as session:
         yield SlackClient(session, f"{url}/slack/events", SIGNING_SECRET, fake_slack)
     await runner.cleanup()

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,10 @@ class SlackClient:
 
     def __init__(self, session: aiohttp.ClientSession, url: str, secret: str, fake: FakeSlack) -> None:
         self.session, self.url, self.secret, self.fake = session, url, secret, fake
-        self._event_ids = 0
+
+    def trigger_id(self) -> str:
+        """A new trigger id, as Slack gives every slash command and click its own."""
+        return f"{int(time.time())}.1000000000.{uuid.uuid4().hex}"
 
     async def post(
         self,
@@ -251,6 +255,7 @@ class SlackClient:
         form = payload("slash_command") | {
             "text": text,
             "response_url": response_url or self.fake.response_url(),
+            "trigger_id": self.trigger_id(),
         }
         return await self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **options)
 
@@ -265,8 +270,8 @@ class SlackClient:
         """An event_callback from payloads/<name>.json with the event's text and other fields replaced."""
         body = payload(name)
         body["event"].update({"text": text, **fields})
-        self._event_ids += 1
-        body["event_id"] = event_id or f"Ev{self._event_ids:08d}"
+        # unique in the whole run, as Slack's are: a server's store outlives one test
+        body["event_id"] = event_id or f"Ev{uuid.uuid4().hex[:16].upper()}"
         return await self.post(json.dumps(body).encode(), "application/json", headers=headers)
 
     async def raw_event(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
@@ -276,7 +281,7 @@ class SlackClient:
         self, action: dict[str, Any], *, response_url: str | None = None, **fields: Any
     ) -> Answer:
         """A block_actions payload for one clicked element, sent as interactivity sends it (`payload=`)."""
-        body = payload("block_actions") | fields
+        body = payload("block_actions") | {"trigger_id": self.trigger_id()} | fields
         body["actions"] = [{"block_id": "b", "action_ts": "1700000300.000400", **action}]
         body["response_url"] = response_url or self.fake.response_url("click")
         form = urlencode({"payload": json.dumps(body)}).encode()

@@ -8,7 +8,8 @@ import pytest
 from slack_fakes import BOT_USER_ID, Answer, Call, FakeSlack, SlackClient, buttons, said_for, texts
 
 from bot.engine import Engine
-from bot.models import Feedback, Reply, ReplyKind
+from bot.models import Reply, ReplyKind
+from bot.store import MemoryStore
 
 
 def action(element: dict[str, object]) -> dict[str, object]:
@@ -117,15 +118,16 @@ async def test_share_in_channel_posts_the_answer_and_removes_the_private_copy(
     assert deleted.body == {"delete_original": True, "unfurl_links": False, "unfurl_media": False}
 
 
-async def test_feedback_is_recorded_and_thanked(
-    slack: SlackClient, fake_slack: FakeSlack, slack_engine: Engine
+async def test_feedback_is_kept_and_thanked(
+    slack: SlackClient, fake_slack: FakeSlack, slack_store: MemoryStore
 ) -> None:
     await slack.command("I've forgotten my password")
     [private] = await fake_slack.wait_for("/response/1")
     not_helpful = next(e for e in buttons(private.body["blocks"]) if e["action_id"] == "not_helpful")
     assert (await slack.click(action(not_helpful))).status == 200
     [thanked] = await fake_slack.wait_for("/response/click")
-    assert slack_engine.feedback.events == [Feedback("forgotten-password", False, "slack", "U0ASKER")]  # type: ignore[attr-defined]
+    ((user, topic, _, _), helpful) = slack_store.votes.popitem()
+    assert (user, topic, helpful) == (slack_store.hash("U0ASKER"), "forgotten-password", False)
     assert thanked.body["replace_original"] is True
     assert "Thanks for the feedback" in texts(thanked.body["blocks"])
     assert {"helpful", "not_helpful"}.isdisjoint(e["action_id"] for e in buttons(thanked.body["blocks"]))

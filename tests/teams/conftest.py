@@ -13,7 +13,7 @@ from teams_fakes import FakeConnector, FakeLogin, FakeOpenId, Teams, serve
 from adapters.server import create_app
 from adapters.settings import Settings
 from bot.engine import Engine
-from bot.feedback import InMemoryFeedback
+from bot.store import MemoryStore
 
 
 @pytest.fixture
@@ -47,12 +47,12 @@ async def _teams(
     openid: FakeOpenId | None = None,
     login: FakeLogin | None = None,
 ) -> AsyncIterator[Teams]:
-    feedback = InMemoryFeedback()
-    # the shipped knowledge with a feedback store of its own, so a test sees only its own clicks
-    app = create_app(settings, Engine(engine.kb, feedback))
+    # a store of its own, in memory, so a test sees only its own clicks
+    store = MemoryStore()
+    app = create_app(settings, engine, store)
     runner, url = await serve(app)
     async with aiohttp.ClientSession() as session:
-        yield Teams(session, url, connector, feedback, app, settings.app_id, openid, login)
+        yield Teams(session, url, connector, store, app, settings.app_id, openid, login)
     await runner.cleanup()
 
 

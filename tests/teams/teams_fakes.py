@@ -20,7 +20,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from bot.feedback import InMemoryFeedback
+from bot.store import MemoryStore
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
@@ -290,11 +290,16 @@ class Teams:
     session: aiohttp.ClientSession
     url: str
     connector: FakeConnector
-    feedback: InMemoryFeedback
+    store: MemoryStore
     app: web.Application
     app_id: str = ""
     openid: FakeOpenId | None = None
     login: FakeLogin | None = None
+
+    @property
+    def votes(self) -> list[tuple[str, bool]]:
+        """The Helpful / Not helpful votes the store holds: (topic, helpful), in order."""
+        return [(topic, helpful) for (_, topic, _, _), helpful in self.store.votes.items()]
 
     def genuine_token(self, service_url: str | None = None) -> str:
         """A token the bot accepts: signed by the key the local OpenID metadata publishes."""

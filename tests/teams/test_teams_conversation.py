@@ -221,9 +221,11 @@ async def test_feedback_click_updates_the_card_and_is_recorded(teams: Teams) -> 
     assert card_errors(card) == []
     assert "Thanks for your feedback." in visible_text(card)
     assert not [s for s in submits(card) if s.get("action") == "feedback"]
-    (event,) = teams.feedback.events
-    assert (event.topic, event.helpful, event.platform) == ("forgotten-password", True, "teams")
-    assert event.user == click["from"]["id"]  # the opaque id, never the name
+    ((user, topic, conversation, answer), helpful) = teams.store.votes.popitem()
+    assert (topic, helpful, answer) == ("forgotten-password", True, "1:answer-card-id")
+    # the opaque ids, and those only as keyed hashes
+    assert user == teams.store.hash(click["from"]["id"])
+    assert conversation == teams.store.hash(f"teams:{click['conversation']['id']}")
 
 
 async def test_feedback_click_without_a_card_to_update_gets_a_short_thank_you(teams: Teams) -> None:
@@ -240,7 +242,7 @@ async def test_feedback_click_without_a_card_to_update_gets_a_short_thank_you(te
     assert ack.method == "POST"
     assert card_errors(ack.card) == []
     assert visible_text(ack.card) == "Thanks for your feedback."
-    assert [(e.topic, e.helpful) for e in teams.feedback.events] == [("cannot-send", False)]
+    assert teams.votes == [("cannot-send", False)]
 
 
 async def test_an_unknown_topic_or_foreign_card_data_does_not_break_the_turn(teams: Teams) -> None:
@@ -285,7 +287,7 @@ async def test_feedback_for_an_unknown_topic_is_thanked_but_not_recorded(teams: 
 
     (ack,) = await teams.connector.wait_for(1)
     assert visible_text(ack.card) == "Thanks for your feedback."
-    assert teams.feedback.events == []
+    assert teams.votes == []
 
 
 async def test_when_the_card_cannot_be_updated_the_feedback_is_thanked_in_a_reply(teams: Teams) -> None:
@@ -303,4 +305,4 @@ async def test_when_the_card_cannot_be_updated_the_feedback_is_thanked_in_a_repl
     update, ack = await teams.connector.wait_for(2)
     assert (update.method, ack.method) == ("PUT", "POST")
     assert visible_text(ack.card) == "Thanks for your feedback."
-    assert [(e.topic, e.helpful) for e in teams.feedback.events] == [("apply", True)]
+    assert teams.votes == [("apply", True)]
