@@ -82,6 +82,7 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
     interactive = stdin.isatty()
     stdout.write(to_text(engine.welcome()) + "\n\n")
     choices: tuple[Suggestion, ...] = ()
+    topic: str | None = None  # the last answer's topic: "and what if that doesn't work?" follows it
     while True:
         if interactive:
             stdout.write(PROMPT)
@@ -98,7 +99,8 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
         if message.isdigit() and 1 <= int(message) <= len(choices):
             reply = engine.answer_topic(choices[int(message) - 1].topic)
         else:
-            reply = engine.reply(message)
+            reply = engine.reply(message, topic)
+        topic = reply.topic or topic
         choices = choices_of(reply)
         stdout.write(to_text(reply) + "\n\n")
         stdout.flush()

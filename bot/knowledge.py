@@ -21,8 +21,8 @@ except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
 FAQ_FILE = "faq.yaml"
 MESSAGES_FILE = "messages.yaml"
 MIN_ALTERNATES = 8
-# in the order they decide a reply: "thanks, bye" is thanks
-SMALLTALK_KINDS = ("thanks", "goodbye", "help", "greeting")
+# in the order they decide a reply: "thanks, bye" is thanks, "ok bye" goodbye, "ok" alone an acknowledgement
+SMALLTALK_KINDS = ("thanks", "goodbye", "help", "greeting", "ack")
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PHONE = re.compile(r"^0\d{3} \d{3} \d{4}$")
@@ -55,6 +55,7 @@ class Messages:
     greeting: str
     thanks: str
     goodbye: str
+    ack: str
     help: str
     clarify: str
     fallback: str
@@ -62,6 +63,7 @@ class Messages:
     fallback_topics: str
     empty: str
     smalltalk: Mapping[str, frozenset[str]]  # kind -> words; "filler" words carry no kind
+    names: tuple[str, ...] = ()  # what people call the bot ("NHSmail Help"): set aside in small talk
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,7 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         greeting=r.text("greeting"),
         thanks=r.text("thanks"),
         goodbye=r.text("goodbye"),
+        ack=r.text("ack"),
         help=r.text("help"),
         clarify=r.text("clarify"),
         fallback=r.text("fallback"),
@@ -240,6 +243,7 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         fallback_topics=r.text("fallback_topics"),
         empty=r.text("empty"),
         smalltalk=smalltalk,
+        names=r.texts("names"),
     )
 
 

@@ -368,6 +368,10 @@ class Matcher:
         """`size` up to `reference`; beyond it, growing more slowly."""
         return size if size <= reference else reference * (size / reference) ** self.LONG_DAMPING
 
+    def unknown(self, text: str) -> int:
+        """How many of the message's words no topic uses ("hoist", "weather"): its subject is not NHSmail."""
+        return sum(t not in self._term_ids for t in self.normaliser.terms(text, spell=True))
+
     def rank(self, text: str, limit: int = 8) -> list[Match]:
         """The `limit` best topics sharing a term with the message, best first; [] means no match at all."""
         message_terms = self.normaliser.terms(text, spell=True)
