@@ -54,6 +54,8 @@ def _expand(contraction: re.Match[str]) -> str:
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
 MIN_CORRECTABLE = 4
 LONG_WORD = 7
+# a knowledge-base word typed as two ("out look") is joined again from this length
+MIN_COMPOUND = 6
 # no real word is longer; a longer "word" (a pasted token, a key held down) is not worth the search
 MAX_CORRECTABLE = 24
 
@@ -171,6 +173,7 @@ class Normaliser:
             lengths[phrase[0]].add(len(phrase))
         self._phrase_lengths = {first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()}
         self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
+        self._compounds: frozenset[str] = frozenset()
         self.known: frozenset[str] = frozenset()  # every term the knowledge base uses (see `know`)
         self._speller: Speller | None = None
 
@@ -179,6 +182,18 @@ class Normaliser:
         self.vocabulary.update(w for w in words if w not in STOPWORDS)
         self._speller = None
         self._spellings.clear()
+
+    def learn_compounds(self, texts: Iterable[list[str]]) -> None:
+        """The knowledge base's long words that may be typed as two ("out look" is Outlook), unless
+        the knowledge base writes them as two ("care homes" is no "carehomes"; "can not" a negation)."""
+        pairs = {f"{a} {b}" for words in texts for a, b in pairwise(words)}
+        self._compounds = frozenset(
+            w
+            for w in self.vocabulary
+            if len(w) >= MIN_COMPOUND
+            and w.isalpha()
+            and not any(f"{w[:k]} {w[k:]}" in pairs for k in range(1, len(w)))
+        )
 
     @staticmethod
     def clean(text: str) -> str:
@@ -223,6 +238,7 @@ class Normaliser:
         """The terms of a text already split into words (see `terms`); `spell` corrects typos, for
         messages (the knowledge base's own words need none)."""
         if spell:
+            words = self._rejoin(words)
             spellings = self._spellings
             words = [
                 spellings[w] if w in spellings else _remember(spellings, w, self._spell(w)) for w in words
@@ -245,6 +261,31 @@ class Normaliser:
                     terms.append(stems[i])
                 i += 1
         return terms
+
+    def _rejoin(self, words: list[str]) -> list[str]:
+        """Words that dictation and hurried typing split, joined again: letters spelled out ("n h s",
+        "c q c") and a knowledge-base word typed as two ("out look", "in box")."""
+        joined: list[str] = []
+        i, n = 0, len(words)
+        while i < n:
+            word = words[i]
+            if len(word) == 1 and word.isalpha():
+                j = i + 1
+                while j < n and len(words[j]) == 1 and words[j].isalpha():
+                    j += 1
+                # "i" and "a" are words of their own: "can i e mail", but "a u p" is the AUP
+                start = 1 if word == "i" or (word == "a" and j - i < 3) else 0
+                if j - i - start >= 2:
+                    joined += [*words[i : i + start], "".join(words[i + start : j])]
+                    i = j
+                    continue
+            if i + 1 < n and word + words[i + 1] in self._compounds:
+                joined.append(word + words[i + 1])
+                i += 2
+                continue
+            joined.append(word)
+            i += 1
+        return joined
 
     def _spell(self, word: str) -> str:
         """The word as the knowledge base would spell it: itself if known, else a close KB word if any."""
@@ -295,6 +336,7 @@ class Matcher:
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
         word_lists = [[self.normaliser.words(t) for t in texts] for _, _, texts in topics]
         self.normaliser.learn(w for lists in word_lists for words in lists for w in words)
+        self.normaliser.learn_compounds(words for lists in word_lists for words in lists)
         terms_of = self.normaliser.terms_of
         term_lists = [[_with_pairs(terms_of(words)) for words in lists] for lists in word_lists]
         topic_frequency: Counter[str] = Counter()
