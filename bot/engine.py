@@ -15,6 +15,15 @@ MAX_MESSAGE_CHARS = 4000
 MAX_CHOICES = 3
 # kisses ("x", "xx", "xoxo") sign off a message in England; they are no word of a question
 _KISSES = re.compile(r"x+(?:o+x+)*o?")
+# where the question itself may start, after the situation it describes: "can't get into my account,
+# can I just phone someone?" asks for the phone route
+_QUESTION_START = re.compile(
+    r"\b(?:how|what|whats|where|wheres|which|who|whos|why|when|is there|is it|are there|"
+    r"can i|can we|can you|can someone|could i|could we|could you|do i|do we|do you|does|should i|should we|"
+    r"will i|will it|would it|am i|have i|has it|any way|anyway)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.?!\n]")
 # where one question may end and another begin: "I forgot my password and also how do I add a carer"
 _CLAUSE_BREAK = re.compile(r"[?!.;\n]+|\b(?:and also|also|plus|and|but)\b", re.IGNORECASE)
 
@@ -95,7 +104,7 @@ class Engine:
             smalltalk = "help"  # "what do I do?" with nothing before it
         if smalltalk is not None and smalltalk != "filler":
             return self._smalltalk(getattr(self.kb.messages, smalltalk), with_menu=smalltalk == "help")
-        reply = self._decide(self.matcher.rank(message))
+        reply = self._decide(self._rank(message))
         if (
             previous is not None
             and reply.kind is not ReplyKind.ANSWER
@@ -117,6 +126,39 @@ class Engine:
         return Reply(
             ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=self._examples
         )
+
+    FOCUS_WEIGHT = 0.1
+
+    def _rank(self, message: str) -> list[Match]:
+        """The topics for a message; when its question comes after the situation it describes, the
+        question's own wording counts for FOCUS_WEIGHT of each topic's score."""
+        matches = self.matcher.rank(message)
+        focus = self._question_of(message)
+        if focus is None or not self.FOCUS_WEIGHT:
+            return matches
+        asked = {m.topic: m.score for m in self.matcher.rank(focus, limit=len(self._topics_all))}
+        if not asked:
+            return matches
+        whole = self.matcher.rank(message, limit=len(self._topics_all))
+        w = self.FOCUS_WEIGHT
+        fused = [replace(m, score=(1 - w) * m.score + w * asked.get(m.topic, 0.0)) for m in whole]
+        return sorted(fused, key=lambda m: -m.score)[:8]
+
+    @staticmethod
+    def _question_of(message: str) -> str | None:
+        """The last question in a message, from where it starts to the end of its sentence, when
+        something comes before it; None when the message starts with its question."""
+        start, end_of_last = -1, -1
+        for found in _QUESTION_START.finditer(message):
+            # "how do I", "what am I": one question start, not two
+            if not message[end_of_last : found.start()].isspace():
+                start = found.start()
+            end_of_last = found.end()
+        if start <= 3:
+            return None
+        end = _SENTENCE_END.search(message, start)
+        question = message[start : end.end() if end else len(message)].strip()
+        return question if len(question.split()) >= 2 else None
 
     def _decide(self, matches: list[Match]) -> Reply:
         in_scope = [m for m in matches if m.in_scope]

@@ -326,6 +326,14 @@ class Matcher:
     LONG_DAMPING = 0.5
     NORM_REF = 12.0
     MASS_REF = 20.0
+    # the two best topics within this share of each other are told apart by their phrasings' wording
+    SIBLING_CLOSE = 0.75
+    # and change places when the second is this much likelier (log odds): never more than a reorder, so
+    # how sure the bot is, and so whether it asks, stays with the scores
+    SIBLING_LOG_ODDS = 2.0
+    # a subject the FAQ does not cover has few phrasings, so each word it shares weighs more there: it
+    # must be much likelier to take an entry's place
+    OUT_OF_SCOPE_LOG_ODDS = 4.0
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.normaliser = Normaliser(kb)
@@ -370,6 +378,8 @@ class Matcher:
         norms: list[float] = []
         slots: list[list[int]] = []
         typical: list[tuple[int, int, float]] = []
+        counted: list[tuple[int, int, int]] = []
+        sizes: list[int] = []
         for index, lists in enumerate(term_lists):
             mine: list[int] = []
             share: dict[int, int] = defaultdict(int)
@@ -384,17 +394,25 @@ class Matcher:
             slots.append(mine)
             # how typical each word is of the topic: in most of its phrasings, or in one
             typical += ((i, index, min(1.0, 0.5 + count / len(lists))) for i, count in share.items())
+            counted += ((i, index, count) for i, count in share.items())
+            sizes.append(len(lists))
         self._typical = np.zeros((len(idf), len(topics)))  # term by topic: a message's terms are rows
         rows, columns, shares = zip(*typical, strict=True)
         self._typical[rows, columns] = idf[list(rows)] * shares
+        # how often each term is in a topic's phrasings, as a log rate (naive Bayes over the words present,
+        # add-half smoothing): tells two close topics apart by the words typical of one and not the other
+        counts = np.zeros((len(idf), len(topics)))
+        rows, columns, numbers = zip(*counted, strict=True)
+        counts[rows, columns] = numbers
+        self._log_rates = np.log((counts + 0.5) / (np.array(sizes) + 1.0))
         self._empty = len(norms)
         self._inverse_norms = 1.0 / np.array([*norms, 1.0])
         # each term's phrasings, one term after another, and what it adds to their dot product with a
         # message (its idf squared); term i's share is [self._starts[i]:self._starts[i + 1]]
-        counts = [len(postings.get(i, ())) for i in range(len(idf))]
-        self._starts = [0, *accumulate(counts)]
+        per_term = [len(postings.get(i, ())) for i in range(len(idf))]
+        self._starts = [0, *accumulate(per_term)]
         self._phrasings = np.array([p for i in range(len(idf)) for p in postings.get(i, ())], dtype=np.intp)
-        self._adds = np.repeat(idf**2, counts)
+        self._adds = np.repeat(idf**2, per_term)
         self._idf = idf
         width = max(max(len(m) for m in slots), len(self.NEIGHBOUR_WEIGHTS))
         self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
@@ -446,6 +464,9 @@ class Matcher:
         coverage = self._typical[ids].sum(axis=0) / query_mass
         scores = self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage
         order = np.argsort(-scores)[:limit]
+        if len(order) > 1:
+            self._tell_apart(scores, order, ids)
+            order = np.argsort(-scores)[:limit]
         return [
             Match(
                 self._topics[i][0],
@@ -456,3 +477,15 @@ class Matcher:
             for i in order
             if scores[i] > 0
         ]
+
+    def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> None:
+        """Two close topics (siblings: a forgotten password, a reset that still fails) are told apart by
+        the log odds of the message's terms in their phrasings: when the second is clearly likelier, the two
+        swap scores."""
+        a, b = int(order[0]), int(order[1])
+        if scores[b] < scores[a] * self.SIBLING_CLOSE:
+            return
+        log_odds = float((self._log_rates[ids, a] - self._log_rates[ids, b]).sum())
+        needed = self.SIBLING_LOG_ODDS if self._topics[b][1] else self.OUT_OF_SCOPE_LOG_ODDS
+        if log_odds < -needed:  # the second is clearly likelier: the two change places
+            scores[a], scores[b] = scores[b], scores[a]
