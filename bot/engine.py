@@ -17,15 +17,20 @@ MAX_CHOICES = 3
 _KISSES = re.compile(r"x+(?:o+x+)*o?")
 # where the question itself may start, after the situation it describes: "can't get into my account,
 # can I just phone someone?" asks for the phone route
-_QUESTION_START = re.compile(
-    r"\b(?:how|what|whats|where|wheres|which|who|whos|why|when|is there|is it|are there|"
+_ASKING = (
+    r"(?:how|what|whats|where|wheres|which|who|whos|why|when|is there|is it|are there|"
     r"can i|can we|can you|can someone|could i|could we|could you|do i|do we|do you|does|should i|should we|"
-    r"will i|will it|would it|am i|have i|has it|any way|anyway)\b",
+    r"will i|will it|would it|am i|have i|has it|any way|anyway)\b"
+)
+_QUESTION_START = re.compile(r"\b" + _ASKING, re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.?!\n]")
+# where a second question may begin: "I forgot my password and also how do I add a carer", "What is an
+# ODS code? Also my attachments won't open."; a sentence or "and" only when a question follows
+_CLAUSE_BREAK = re.compile(
+    r"\?+|\b(?:and also|also|plus|as well as|another thing|one more thing)\b"
+    r"|(?:[.!;\n]+|\b(?:and|but)\b)(?=\s*" + _ASKING + ")",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.?!\n]")
-# where one question may end and another begin: "I forgot my password and also how do I add a carer"
-_CLAUSE_BREAK = re.compile(r"[?!.;\n]+|\b(?:and also|also|plus|and|but)\b", re.IGNORECASE)
 
 
 class Engine:
@@ -127,22 +132,8 @@ class Engine:
             ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=self._examples
         )
 
-    FOCUS_WEIGHT = 0.1
-
     def _rank(self, message: str) -> list[Match]:
-        """The topics for a message; when its question comes after the situation it describes, the
-        question's own wording counts for FOCUS_WEIGHT of each topic's score."""
-        matches = self.matcher.rank(message)
-        focus = self._question_of(message)
-        if focus is None or not self.FOCUS_WEIGHT:
-            return matches
-        asked = {m.topic: m.score for m in self.matcher.rank(focus, limit=len(self._topics_all))}
-        if not asked:
-            return matches
-        whole = self.matcher.rank(message, limit=len(self._topics_all))
-        w = self.FOCUS_WEIGHT
-        fused = [replace(m, score=(1 - w) * m.score + w * asked.get(m.topic, 0.0)) for m in whole]
-        return sorted(fused, key=lambda m: -m.score)[:8]
+        return self.matcher.rank(message, question=self._question_of(message))
 
     @staticmethod
     def _question_of(message: str) -> str | None:
@@ -277,10 +268,10 @@ class Engine:
     def _smalltalk_kind(self, words: list[str]) -> str | None:
         """The kind of small talk a message is, "filler" if it is only filler words, None if it is no
         small talk. Kisses and the bot's names are set aside first ("Hello NHSmail Help", "ta x")."""
-        if not self._smalltalk_or_names.issuperset(words):
-            words = [w for w in words if not _KISSES.fullmatch(w)]
-            if not self._smalltalk_or_names.issuperset(words):
-                return None  # most messages: a word of a question
+        others = [w for w in words if w not in self._smalltalk_or_names]
+        if not all(_KISSES.fullmatch(w) for w in others):
+            return None  # most messages: a word of a question
+        words = [w for w in words if w not in others]
         if not words:
             return "ack"  # only kisses
         rest = self._without_names(words)

@@ -54,6 +54,8 @@ def _expand(contraction: re.Match[str]) -> str:
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
 MIN_CORRECTABLE = 4
 LONG_WORD = 7
+# a letter spelled out ("n h s"); "i" and "a" are words, and only begin a run another letter shows
+_LETTERS = frozenset("bcdefghjklmnopqrstuvwxyz")
 # a knowledge-base word typed as two ("out look") is joined again from this length
 MIN_COMPOUND = 6
 # no real word is longer; a longer "word" (a pasted token, a key held down) is not worth the search
@@ -265,6 +267,8 @@ class Normaliser:
     def _rejoin(self, words: list[str]) -> list[str]:
         """Words that dictation and hurried typing split, joined again: letters spelled out ("n h s",
         "c q c") and a knowledge-base word typed as two ("out look", "in box")."""
+        if _LETTERS.isdisjoint(words) and self._compounds.isdisjoint([a + b for a, b in pairwise(words)]):
+            return words  # most messages: nothing to join
         joined: list[str] = []
         i, n = 0, len(words)
         while i < n:
@@ -326,6 +330,8 @@ class Matcher:
     LONG_DAMPING = 0.5
     NORM_REF = 12.0
     MASS_REF = 20.0
+    # the question asked after a situation ("can't get in, can I just phone someone?"): its share of a score
+    QUESTION_WEIGHT = 0.1
     # the two best topics within this share of each other are told apart by their phrasings' wording
     SIBLING_CLOSE = 0.75
     # and change places when the second is this much likelier (log odds): never more than a reorder, so
@@ -432,40 +438,21 @@ class Matcher:
         """How many of the message's words no topic uses ("hoist", "weather"): its subject is not NHSmail."""
         return sum(t not in self._term_ids for t in self.normaliser.terms(text, spell=True))
 
-    def rank(self, text: str, limit: int = 8) -> list[Match]:
-        """The `limit` best topics sharing a term with the message, best first; [] means no match at all."""
-        message_terms = self.normaliser.terms(text, spell=True)
-        ids: list[int] = []
-        unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
-        terms = set(_with_pairs(message_terms))
-        for t in terms:
-            i = self._term_ids.get(t)
-            if i is not None:
-                ids.append(i)
-            elif " " not in t:
-                unknown += 1
-        if not ids:
+    def rank(self, text: str, limit: int = 8, question: str | None = None) -> list[Match]:
+        """The `limit` best topics sharing a term with the message, best first; [] means no match at all.
+        `question` is the part of the message that asks, when a situation comes before it: its own
+        wording counts for QUESTION_WEIGHT of each topic's score."""
+        scored = self._scores(text)
+        if scored is None:
             return []
-        weights = self._idf[ids]
-        query_norm = self._damp(
-            math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
-        )
-        query_mass = self._damp(float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
-
-        shares = [slice(self._starts[i], self._starts[i + 1]) for i in ids]
-        dots = np.bincount(
-            np.concatenate([self._phrasings[share] for share in shares]),
-            weights=np.concatenate([self._adds[share] for share in shares]),
-            minlength=self._empty + 1,
-        )
-        cosines = (dots * self._inverse_norms)[self._slots] / query_norm
-        cosines.sort(axis=1)  # rows are short: a sort costs less than a partition
-        neighbours = cosines[:, -len(self._neighbour_weights) :] @ self._neighbour_weights
-        coverage = self._typical[ids].sum(axis=0) / query_mass
-        scores = self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage
+        scores, terms, ids = scored
         order = np.argsort(-scores)[:limit]
-        if len(order) > 1:
-            self._tell_apart(scores, order, ids)
+        if question and len(order) > 1 and self._close(scores, order):
+            asked = self._scores(question)
+            if asked is not None:
+                scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked[0]
+                order = np.argsort(-scores)[:limit]
+        if len(order) > 1 and self._tell_apart(scores, order, ids):
             order = np.argsort(-scores)[:limit]
         return [
             Match(
@@ -478,14 +465,55 @@ class Matcher:
             if scores[i] > 0
         ]
 
-    def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> None:
+    def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:
+        """Whether the question's own wording could change which of the two best topics comes first."""
+        weight = self.QUESTION_WEIGHT
+        return bool(scores[order[0]] - scores[order[1]] < weight / (1 - weight))
+
+    def _scores(self, text: str) -> tuple[np.ndarray, set[str], list[int]] | None:
+        """Every topic's score for a text, with the text's terms and their ids; None if no term is known."""
+        message_terms = self.normaliser.terms(text, spell=True)
+        ids: list[int] = []
+        unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
+        terms = set(_with_pairs(message_terms))
+        for t in terms:
+            i = self._term_ids.get(t)
+            if i is not None:
+                ids.append(i)
+            elif " " not in t:
+                unknown += 1
+        if not ids:
+            return None
+        weights = self._idf[ids]
+        query_norm = self._damp(
+            math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
+        )
+        query_mass = self._damp(float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
+
+        shares = [slice(self._starts[i], self._starts[i + 1]) for i in ids]
+        dots = np.bincount(
+            np.concatenate([self._phrasings[share] for share in shares]),
+            weights=np.concatenate([self._adds[share] for share in shares]),
+            minlength=self._empty + 1,
+        )
+        # single precision: sorting it costs half as much, and scores need no more than six digits
+        cosines = (dots * self._inverse_norms).astype(np.float32)[self._slots]
+        cosines.sort(axis=1)  # rows are short: a sort costs less than a partition
+        cosines /= query_norm
+        neighbours = cosines[:, -len(self._neighbour_weights) :] @ self._neighbour_weights
+        coverage = self._typical[ids].sum(axis=0) / query_mass
+        return self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage, terms, ids
+
+    def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> bool:
         """Two close topics (siblings: a forgotten password, a reset that still fails) are told apart by
         the log odds of the message's terms in their phrasings: when the second is clearly likelier, the two
         swap scores."""
         a, b = int(order[0]), int(order[1])
         if scores[b] < scores[a] * self.SIBLING_CLOSE:
-            return
+            return False
         log_odds = float((self._log_rates[ids, a] - self._log_rates[ids, b]).sum())
         needed = self.SIBLING_LOG_ODDS if self._topics[b][1] else self.OUT_OF_SCOPE_LOG_ODDS
         if log_odds < -needed:  # the second is clearly likelier: the two change places
             scores[a], scores[b] = scores[b], scores[a]
+            return True
+        return False
