@@ -407,10 +407,12 @@ class Matcher:
         self._typical[rows, columns] = idf[list(rows)] * shares
         # how often each term is in a topic's phrasings, as a log rate (naive Bayes over the words present,
         # add-half smoothing): tells two close topics apart by the words typical of one and not the other
-        counts = np.zeros((len(idf), len(topics)))
+        # (single precision, in place: the table is as big as the index's others)
+        rates = np.full((len(idf), len(topics)), 0.5, dtype=np.float32)
         rows, columns, numbers = zip(*counted, strict=True)
-        counts[rows, columns] = numbers
-        self._log_rates = np.log((counts + 0.5) / (np.array(sizes) + 1.0))
+        rates[rows, columns] += numbers
+        rates /= np.array(sizes, dtype=np.float32) + 1.0
+        self._log_rates = np.log(rates, out=rates)
         self._empty = len(norms)
         self._inverse_norms = 1.0 / np.array([*norms, 1.0])
         # each term's phrasings, one term after another, and what it adds to their dot product with a
