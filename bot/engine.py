@@ -133,7 +133,7 @@ class Engine:
         )
 
     def _rank(self, message: str) -> list[Match]:
-        return self.matcher.rank(message, question=self._question_of(message))
+        return self.matcher.rank(message, question=self._question_of)
 
     @staticmethod
     def _question_of(message: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
 from typing import TypeVar
@@ -440,17 +440,20 @@ class Matcher:
         """How many of the message's words no topic uses ("hoist", "weather"): its subject is not NHSmail."""
         return sum(t not in self._term_ids for t in self.normaliser.terms(text, spell=True))
 
-    def rank(self, text: str, limit: int = 8, question: str | None = None) -> list[Match]:
+    def rank(
+        self, text: str, limit: int = 8, question: Callable[[str], str | None] | None = None
+    ) -> list[Match]:
         """The `limit` best topics sharing a term with the message, best first; [] means no match at all.
-        `question` is the part of the message that asks, when a situation comes before it: its own
-        wording counts for QUESTION_WEIGHT of each topic's score."""
+        `question` finds the part of the message that asks, when a situation comes before it: when the two
+        best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score."""
         scored = self._scores(text)
         if scored is None:
             return []
         scores, terms, ids = scored
         order = np.argsort(-scores)[:limit]
-        if question and len(order) > 1 and self._close(scores, order):
-            asked = self._scores(question)
+        asking = question(text) if question and len(order) > 1 and self._close(scores, order) else None
+        if asking:
+            asked = self._scores(asking)
             if asked is not None:
                 scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked[0]
                 order = np.argsort(-scores)[:limit]
