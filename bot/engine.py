@@ -268,10 +268,10 @@ class Engine:
     def _smalltalk_kind(self, words: list[str]) -> str | None:
         """The kind of small talk a message is, "filler" if it is only filler words, None if it is no
         small talk. Kisses and the bot's names are set aside first ("Hello NHSmail Help", "ta x")."""
-        others = [w for w in words if w not in self._smalltalk_or_names]
-        if not all(_KISSES.fullmatch(w) for w in others):
-            return None  # most messages: a word of a question
-        words = [w for w in words if w not in others]
+        known = self._smalltalk_or_names
+        if not all(w in known or _KISSES.fullmatch(w) for w in words):
+            return None  # most messages: a word of a question, found at once
+        words = [w for w in words if w in known]
         if not words:
             return "ack"  # only kisses
         rest = self._without_names(words)
