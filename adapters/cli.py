@@ -89,12 +89,7 @@ def _ask(engine: Engine, args: argparse.Namespace) -> int:
         console.ask_lines(engine, sys.stdin, sys.stdout, args.json)
         return 0
     reply = engine.reply(" ".join(args.question))
-    warnings = engine.kb.messages.warnings
-    print(
-        json.dumps(console.to_json(reply), ensure_ascii=False)
-        if args.json
-        else console.to_text(reply, warnings)
-    )
+    print(json.dumps(console.to_json(reply), ensure_ascii=False) if args.json else console.to_text(reply))
     return 0
 
 

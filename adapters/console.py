@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.engine import Engine
 from bot.models import Reply, ReplyKind, Suggestion
-from bot.privacy import notices
 
 PROMPT = "you> "
 QUIT_WORDS = frozenset({"quit", "exit", "bye", "goodbye", ":q"})
@@ -49,11 +48,10 @@ def choices_of(reply: Reply) -> tuple[Suggestion, ...]:
     return reply.follow_ups
 
 
-def to_text(reply: Reply, warnings: Mapping[str, str] | None = None) -> str:
-    """A Reply as a person reads it in a terminal: title, answer, links, contacts, numbered choices;
-    first, with `warnings` (messages.yaml's), what the message should not have carried."""
-    said = notices(reply.warnings, warnings) if warnings else ()
-    return "\n\n".join([*(f"! {notice}" for notice in said), _reply_text(reply)])
+def to_text(reply: Reply) -> str:
+    """A Reply as a person reads it in a terminal: first what the message should not have carried, then
+    title, answer, links, contacts, numbered choices."""
+    return "\n\n".join([*(f"! {notice}" for notice in reply.notices), _reply_text(reply)])
 
 
 def _reply_text(reply: Reply) -> str:
@@ -94,6 +92,7 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
     stdout.write(to_text(welcome) + "\n" + (HINT + "\n" if interactive else "") + "\n")
     read = _terminal_reader(stdin, stdout) if interactive else stdin.readline
     choices = choices_of(welcome)
+    topic: str | None = None  # the last answer's topic: "and what if that doesn't work?" follows it
     try:
         while True:
             line = read()
@@ -110,9 +109,10 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
             if message.isdigit() and 1 <= int(message) <= len(choices):
                 reply = engine.answer_topic(choices[int(message) - 1].topic)
             else:
-                reply = engine.reply(message)
+                reply = engine.reply(message, topic)
+            topic = reply.topic or topic
             choices = choices_of(reply)
-            stdout.write(to_text(reply, engine.kb.messages.warnings) + "\n\n")
+            stdout.write(to_text(reply) + "\n\n")
             stdout.flush()
     except KeyboardInterrupt:  # Ctrl-C is how many people leave a terminal program: not an error
         stdout.write("\n" + engine.kb.messages.goodbye + "\n")
@@ -157,11 +157,6 @@ def ask_lines(engine: Engine, stdin: TextIO, stdout: TextIO, as_json: bool) -> N
     for line in stdin:
         reply = engine.reply(line.rstrip("\n"))
         stdout.write(
-            (
-                json.dumps(to_json(reply), ensure_ascii=False)
-                if as_json
-                else to_text(reply, engine.kb.messages.warnings) + "\n"
-            )
-            + "\n"
+            (json.dumps(to_json(reply), ensure_ascii=False) if as_json else to_text(reply) + "\n") + "\n"
         )
         stdout.flush()

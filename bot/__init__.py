@@ -2,13 +2,12 @@
 
 from bot.engine import Engine
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
-from bot.models import Contact, Entry, Feedback, Link, PhoneSteps, Reply, ReplyKind, Suggestion
+from bot.models import Contact, Entry, Link, PhoneSteps, Reply, ReplyKind, Suggestion
 
 __all__ = [
     "Contact",
     "Engine",
     "Entry",
-    "Feedback",
     "KnowledgeBase",
     "KnowledgeError",
     "Link",

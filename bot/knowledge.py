@@ -21,8 +21,8 @@ except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
 FAQ_FILE = "faq.yaml"
 MESSAGES_FILE = "messages.yaml"
 MIN_ALTERNATES = 8
-# in the order they decide a reply: "thanks, bye" is thanks
-SMALLTALK_KINDS = ("thanks", "goodbye", "help", "greeting")
+# in the order they decide a reply: "thanks, bye" is thanks, "ok bye" goodbye, "ok" alone an acknowledgement
+SMALLTALK_KINDS = ("thanks", "goodbye", "help", "greeting", "ack")
 # messages.yaml's warnings: one sentence for each (bot/privacy.py says which kinds call for which)
 WARNING_NOTICES = ("password", "resident", "contact")
 
@@ -57,6 +57,7 @@ class Messages:
     greeting: str
     thanks: str
     goodbye: str
+    ack: str
     help: str
     clarify: str
     fallback: str
@@ -67,6 +68,7 @@ class Messages:
     # what to say before the answer about what a message should not carry: "password", "resident", "contact"
     warnings: Mapping[str, str]
     rate_limited: str
+    names: tuple[str, ...] = ()  # what people call the bot ("NHSmail Help"): set aside in small talk
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,7 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         greeting=r.text("greeting"),
         thanks=r.text("thanks"),
         goodbye=r.text("goodbye"),
+        ack=r.text("ack"),
         help=r.text("help"),
         clarify=r.text("clarify"),
         fallback=r.text("fallback"),
@@ -278,6 +281,7 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         smalltalk=smalltalk,
         warnings=_warnings(r),
         rate_limited=r.text("rate_limited"),
+        names=r.texts("names"),
     )
     r.check_fields()
     return messages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
 from typing import TypeVar
@@ -54,6 +54,10 @@ def _expand(contraction: re.Match[str]) -> str:
 # Typos are corrected towards the knowledge base's own words only; longer words may be further off.
 MIN_CORRECTABLE = 4
 LONG_WORD = 7
+# a letter spelled out ("n h s"); "i" and "a" are words, and only begin a run another letter shows
+_LETTERS = frozenset("bcdefghjklmnopqrstuvwxyz")
+# a knowledge-base word typed as two ("out look") is joined again from this length
+MIN_COMPOUND = 6
 # no real word is longer; a longer "word" (a pasted token, a key held down) is not worth the search
 MAX_CORRECTABLE = 24
 
@@ -171,6 +175,7 @@ class Normaliser:
             lengths[phrase[0]].add(len(phrase))
         self._phrase_lengths = {first: tuple(sorted(n, reverse=True)) for first, n in lengths.items()}
         self.vocabulary: set[str] = set()  # every word the knowledge base uses, before stemming
+        self._compounds: frozenset[str] = frozenset()
         self.known: frozenset[str] = frozenset()  # every term the knowledge base uses (see `know`)
         self._speller: Speller | None = None
 
@@ -179,6 +184,18 @@ class Normaliser:
         self.vocabulary.update(w for w in words if w not in STOPWORDS)
         self._speller = None
         self._spellings.clear()
+
+    def learn_compounds(self, texts: Iterable[list[str]]) -> None:
+        """The knowledge base's long words that may be typed as two ("out look" is Outlook), unless
+        the knowledge base writes them as two ("care homes" is no "carehomes"; "can not" a negation)."""
+        pairs = {f"{a} {b}" for words in texts for a, b in pairwise(words)}
+        self._compounds = frozenset(
+            w
+            for w in self.vocabulary
+            if len(w) >= MIN_COMPOUND
+            and w.isalpha()
+            and not any(f"{w[:k]} {w[k:]}" in pairs for k in range(1, len(w)))
+        )
 
     @staticmethod
     def clean(text: str) -> str:
@@ -223,6 +240,7 @@ class Normaliser:
         """The terms of a text already split into words (see `terms`); `spell` corrects typos, for
         messages (the knowledge base's own words need none)."""
         if spell:
+            words = self._rejoin(words)
             spellings = self._spellings
             words = [
                 spellings[w] if w in spellings else _remember(spellings, w, self._spell(w)) for w in words
@@ -245,6 +263,33 @@ class Normaliser:
                     terms.append(stems[i])
                 i += 1
         return terms
+
+    def _rejoin(self, words: list[str]) -> list[str]:
+        """Words that dictation and hurried typing split, joined again: letters spelled out ("n h s",
+        "c q c") and a knowledge-base word typed as two ("out look", "in box")."""
+        if _LETTERS.isdisjoint(words) and self._compounds.isdisjoint([a + b for a, b in pairwise(words)]):
+            return words  # most messages: nothing to join
+        joined: list[str] = []
+        i, n = 0, len(words)
+        while i < n:
+            word = words[i]
+            if len(word) == 1 and word.isalpha():
+                j = i + 1
+                while j < n and len(words[j]) == 1 and words[j].isalpha():
+                    j += 1
+                # "i" and "a" are words of their own: "can i e mail", but "a u p" is the AUP
+                start = 1 if word == "i" or (word == "a" and j - i < 3) else 0
+                if j - i - start >= 2:
+                    joined += [*words[i : i + start], "".join(words[i + start : j])]
+                    i = j
+                    continue
+            if i + 1 < n and word + words[i + 1] in self._compounds:
+                joined.append(word + words[i + 1])
+                i += 2
+                continue
+            joined.append(word)
+            i += 1
+        return joined
 
     def _spell(self, word: str) -> str:
         """The word as the knowledge base would spell it: itself if known, else a close KB word if any."""
@@ -285,6 +330,16 @@ class Matcher:
     LONG_DAMPING = 0.5
     NORM_REF = 12.0
     MASS_REF = 20.0
+    # the question asked after a situation ("can't get in, can I just phone someone?"): its share of a score
+    QUESTION_WEIGHT = 0.1
+    # the two best topics within this share of each other are told apart by their phrasings' wording
+    SIBLING_CLOSE = 0.75
+    # and change places when the second is this much likelier (log odds): never more than a reorder, so
+    # how sure the bot is, and so whether it asks, stays with the scores
+    SIBLING_LOG_ODDS = 2.0
+    # a subject the FAQ does not cover has few phrasings, so each word it shares weighs more there: it
+    # must be much likelier to take an entry's place
+    OUT_OF_SCOPE_LOG_ODDS = 4.0
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.normaliser = Normaliser(kb)
@@ -295,6 +350,7 @@ class Matcher:
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
         word_lists = [[self.normaliser.words(t) for t in texts] for _, _, texts in topics]
         self.normaliser.learn(w for lists in word_lists for words in lists for w in words)
+        self.normaliser.learn_compounds(words for lists in word_lists for words in lists)
         terms_of = self.normaliser.terms_of
         term_lists = [[_with_pairs(terms_of(words)) for words in lists] for lists in word_lists]
         topic_frequency: Counter[str] = Counter()
@@ -328,6 +384,8 @@ class Matcher:
         norms: list[float] = []
         slots: list[list[int]] = []
         typical: list[tuple[int, int, float]] = []
+        counted: list[tuple[int, int, int]] = []
+        sizes: list[int] = []
         for index, lists in enumerate(term_lists):
             mine: list[int] = []
             share: dict[int, int] = defaultdict(int)
@@ -342,17 +400,27 @@ class Matcher:
             slots.append(mine)
             # how typical each word is of the topic: in most of its phrasings, or in one
             typical += ((i, index, min(1.0, 0.5 + count / len(lists))) for i, count in share.items())
+            counted += ((i, index, count) for i, count in share.items())
+            sizes.append(len(lists))
         self._typical = np.zeros((len(idf), len(topics)))  # term by topic: a message's terms are rows
         rows, columns, shares = zip(*typical, strict=True)
         self._typical[rows, columns] = idf[list(rows)] * shares
+        # how often each term is in a topic's phrasings, as a log rate (naive Bayes over the words present,
+        # add-half smoothing): tells two close topics apart by the words typical of one and not the other
+        # (single precision, in place: the table is as big as the index's others)
+        rates = np.full((len(idf), len(topics)), 0.5, dtype=np.float32)
+        rows, columns, numbers = zip(*counted, strict=True)
+        rates[rows, columns] += numbers
+        rates /= np.array(sizes, dtype=np.float32) + 1.0
+        self._log_rates = np.log(rates, out=rates)
         self._empty = len(norms)
         self._inverse_norms = 1.0 / np.array([*norms, 1.0])
         # each term's phrasings, one term after another, and what it adds to their dot product with a
         # message (its idf squared); term i's share is [self._starts[i]:self._starts[i + 1]]
-        counts = [len(postings.get(i, ())) for i in range(len(idf))]
-        self._starts = [0, *accumulate(counts)]
+        per_term = [len(postings.get(i, ())) for i in range(len(idf))]
+        self._starts = [0, *accumulate(per_term)]
         self._phrasings = np.array([p for i in range(len(idf)) for p in postings.get(i, ())], dtype=np.intp)
-        self._adds = np.repeat(idf**2, counts)
+        self._adds = np.repeat(idf**2, per_term)
         self._idf = idf
         width = max(max(len(m) for m in slots), len(self.NEIGHBOUR_WEIGHTS))
         self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
@@ -368,8 +436,47 @@ class Matcher:
         """`size` up to `reference`; beyond it, growing more slowly."""
         return size if size <= reference else reference * (size / reference) ** self.LONG_DAMPING
 
-    def rank(self, text: str, limit: int = 8) -> list[Match]:
-        """The `limit` best topics sharing a term with the message, best first; [] means no match at all."""
+    def unknown(self, text: str) -> int:
+        """How many of the message's words no topic uses ("hoist", "weather"): its subject is not NHSmail."""
+        return sum(t not in self._term_ids for t in self.normaliser.terms(text, spell=True))
+
+    def rank(
+        self, text: str, limit: int = 8, question: Callable[[str], str | None] | None = None
+    ) -> list[Match]:
+        """The `limit` best topics sharing a term with the message, best first; [] means no match at all.
+        `question` finds the part of the message that asks, when a situation comes before it: when the two
+        best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score."""
+        scored = self._scores(text)
+        if scored is None:
+            return []
+        scores, terms, ids = scored
+        order = np.argsort(-scores)[:limit]
+        asking = question(text) if question and len(order) > 1 and self._close(scores, order) else None
+        if asking:
+            asked = self._scores(asking)
+            if asked is not None:
+                scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked[0]
+                order = np.argsort(-scores)[:limit]
+        if len(order) > 1 and self._tell_apart(scores, order, ids):
+            order = np.argsort(-scores)[:limit]
+        return [
+            Match(
+                self._topics[i][0],
+                min(1.0, float(scores[i])),
+                self._topics[i][1],
+                not self._anchors[i].isdisjoint(terms),
+            )
+            for i in order
+            if scores[i] > 0
+        ]
+
+    def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:
+        """Whether the question's own wording could change which of the two best topics comes first."""
+        weight = self.QUESTION_WEIGHT
+        return bool(scores[order[0]] - scores[order[1]] < weight / (1 - weight))
+
+    def _scores(self, text: str) -> tuple[np.ndarray, set[str], list[int]] | None:
+        """Every topic's score for a text, with the text's terms and their ids; None if no term is known."""
         message_terms = self.normaliser.terms(text, spell=True)
         ids: list[int] = []
         unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
@@ -381,7 +488,7 @@ class Matcher:
             elif " " not in t:
                 unknown += 1
         if not ids:
-            return []
+            return None
         weights = self._idf[ids]
         query_norm = self._damp(
             math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
@@ -394,19 +501,24 @@ class Matcher:
             weights=np.concatenate([self._adds[share] for share in shares]),
             minlength=self._empty + 1,
         )
-        cosines = (dots * self._inverse_norms)[self._slots] / query_norm
+        # single precision: sorting it costs half as much, and scores need no more than six digits
+        cosines = (dots * self._inverse_norms).astype(np.float32)[self._slots]
         cosines.sort(axis=1)  # rows are short: a sort costs less than a partition
+        cosines /= query_norm
         neighbours = cosines[:, -len(self._neighbour_weights) :] @ self._neighbour_weights
         coverage = self._typical[ids].sum(axis=0) / query_mass
-        scores = self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage
-        order = np.argsort(-scores)[:limit]
-        return [
-            Match(
-                self._topics[i][0],
-                min(1.0, float(scores[i])),
-                self._topics[i][1],
-                not self._anchors[i].isdisjoint(terms),
-            )
-            for i in order
-            if scores[i] > 0
-        ]
+        return self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage, terms, ids
+
+    def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> bool:
+        """Two close topics (siblings: a forgotten password, a reset that still fails) are told apart by
+        the log odds of the message's terms in their phrasings: when the second is clearly likelier, the two
+        swap scores."""
+        a, b = int(order[0]), int(order[1])
+        if scores[b] < scores[a] * self.SIBLING_CLOSE:
+            return False
+        log_odds = float((self._log_rates[ids, a] - self._log_rates[ids, b]).sum())
+        needed = self.SIBLING_LOG_ODDS if self._topics[b][1] else self.OUT_OF_SCOPE_LOG_ODDS
+        if log_odds < -needed:  # the second is clearly likelier: the two change places
+            scores[a], scores[b] = scores[b], scores[a]
+            return True
+        return False

@@ -103,17 +103,9 @@ class Reply:
     menu: tuple[Suggestion, ...] = ()
     # what the message carried that a chat should not (bot/privacy.py KINDS): the sender is warned
     warnings: tuple[str, ...] = ()
+    # the sentences that say what to do about them (messages.yaml's), to show before the answer
+    notices: tuple[str, ...] = ()
 
     @property
     def matched(self) -> bool:
         return self.kind is ReplyKind.ANSWER
-
-
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """A Helpful / Not helpful click. `user` is an opaque platform id, never a name or message text."""
-
-    topic: str
-    helpful: bool
-    platform: str
-    user: str = ""

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from functools import wraps
 from itertools import islice, pairwise
-from typing import Concatenate, ParamSpec, TypeVar
 
 import nhs_number
 import phonenumbers
-
-from bot.models import Reply
 
 __all__ = [
     "KINDS",
@@ -24,7 +20,6 @@ __all__ = [
     "find",
     "notices",
     "warnings_for",
-    "warns",
 ]
 
 # The engine reads no further than this (MAX_MESSAGE_CHARS), and every pattern below runs on at most this.
@@ -266,23 +261,6 @@ def notices(kinds: Iterable[str], texts: Mapping[str, str]) -> tuple[str, ...]:
         notice = _NOTICE[kind]
         said.setdefault(notice, texts[notice])
     return tuple(said.values())
-
-
-P = ParamSpec("P")
-S = TypeVar("S")
-
-
-def warns(reply: Callable[Concatenate[S, str, P], Reply]) -> Callable[Concatenate[S, str, P], Reply]:
-    """Decorates Engine.reply: the Reply carries the kinds to warn about in a private chat. An adapter
-    answering in a shared channel replaces them with `warnings_for(find(message), shared=True)`."""
-
-    @wraps(reply)
-    def reply_with_warnings(self: S, message: str, /, *args: P.args, **kwargs: P.kwargs) -> Reply:
-        answer = reply(self, message, *args, **kwargs)
-        warnings = warnings_for(find(message), shared=False)
-        return replace(answer, warnings=warnings) if warnings else answer
-
-    return reply_with_warnings
 
 
 def _passwords(text: str) -> list[Finding]:

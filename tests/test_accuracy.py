@@ -35,7 +35,7 @@ def test_the_developer_set_is_big_enough(developer: Score) -> None:
 
 @pytest.mark.parametrize(
     ("which", "correct", "wrong", "declined"),
-    [("developer", 92.0, 1.5, 95.0), ("every_set", 90.0, 2.0, 95.0)],
+    [("developer", 93.0, 1.0, 98.0), ("every_set", 90.5, 1.5, 97.0)],
 )
 def test_floors(
     request: pytest.FixtureRequest, which: str, correct: float, wrong: float, declined: float

@@ -43,10 +43,27 @@ DECLINED = [
     # close in wording to "who do I call about NHSmail", but not about NHSmail at all
     "the hoist needs servicing, who do i call",
     "where do i order more incontinence pads",
+    # another provider's account, another app's login, another identifier: in NHSmail's words
+    "I cant get into my hotmail",
+    "my gmail password needs resetting",
+    "locked out of the rostering app again",
+    "forgot my windows login",
+    "what is our residents nhs number",
+    "where is our c q c location id",
+    "how do I register mrs smith with the gp",
+    "visa sponsorship for a new nurse",
+]
+
+# dictation spells letters out and splits words; a product name may come back as a homophone
+DICTATED = [
+    ("can I get n h s male on my phone", "mobile-device"),
+    ("where do I find the o d s code", "ods-code-find"),
+    ("can I have it in the out look app on my p c", "outlook-desktop"),
+    ("my e male wont send", "cannot-send"),
 ]
 
 
-@pytest.mark.parametrize(("message", "topic"), ANSWERS)
+@pytest.mark.parametrize(("message", "topic"), ANSWERS + DICTATED)
 def test_answers(engine: Engine, message: str, topic: str) -> None:
     reply = engine.reply(message)
     assert (reply.kind, reply.topic) == (ReplyKind.ANSWER, topic)
@@ -75,6 +92,11 @@ def test_word_forms_and_british_spelling_fold_together(engine: Engine) -> None:
     terms = engine.matcher.normaliser.terms
     assert terms("unlocking my account") == terms("unlock my account")
     assert terms("organisation") == terms("organization")
+
+
+def test_another_provider_is_no_nhsmail_idea(engine: Engine) -> None:
+    terms = engine.matcher.normaliser.terms
+    assert set(terms("my gmail password")).isdisjoint(terms("a non-secure address"))
 
 
 def test_typos_are_corrected_towards_kb_words_only(engine: Engine) -> None:

@@ -106,7 +106,15 @@ def test_the_console_prints_the_warning(engine: Engine) -> None:
     assert out.getvalue().count(resident) == 1  # the first message only
 
 
-def test_to_text_without_the_sentences_prints_the_reply_alone(engine: Engine) -> None:
+def test_the_reply_carries_the_sentences_to_show_and_the_console_shows_them_first(engine: Engine) -> None:
     reply = engine.reply("my password is Xk9#mQ2p and I'm locked out")
-    assert to_text(reply) == to_text(reply, {})
-    assert to_text(reply, engine.kb.messages.warnings).endswith(to_text(reply))
+    assert reply.notices == (engine.kb.messages.warnings["password"],)
+    assert to_text(reply).startswith(f"! {reply.notices[0]}\n\n")
+
+
+def test_a_shared_channel_reply_names_contact_details_a_private_one_does_not(engine: Engine) -> None:
+    message = "my mobile 07911 123456 never got the activation text"
+    assert engine.reply(message).warnings == ()
+    shared = engine.reply(message, shared=True)
+    assert shared.warnings == ("phone",)
+    assert shared.notices == (engine.kb.messages.warnings["contact"],)
