@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from adapters.ratelimit import RateLimiter
 from adapters.settings import Settings
 from adapters.turns import Turns
 from bot.engine import Engine
@@ -77,7 +78,11 @@ def create_app(settings: Settings, engine: Engine, store: Store | None = None) -
     app[BODY_TIMEOUT] = BODY_TIMEOUT_SECONDS
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    turns = app[TURNS] = Turns(metrics.register(app, (topic.topic for topic in engine.topics())), store)
+    turns = app[TURNS] = Turns(
+        metrics.register(app, (topic.topic for topic in engine.topics())),
+        store,
+        RateLimiter(limit=settings.rate_limit_per_minute, period=60.0),
+    )
     if store is None:
         # first: the platforms' own start-up may already answer
         app.cleanup_ctx.append(_store_for(turns, settings))

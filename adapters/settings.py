@@ -74,6 +74,8 @@ class Settings:
     retention_days: int = 90
     user_hash_key: str = ""
     review_months: int = 6
+    # messages one person may send a minute before the bot asks them to wait (per replica)
+    rate_limit_per_minute: int = 20
 
     @classmethod
     def from_env(
@@ -136,6 +138,7 @@ class Settings:
             retention_days=_whole(environ, "RETENTION_DAYS", 90, problems),
             user_hash_key=environ.get("USER_HASH_KEY", ""),
             review_months=_whole(environ, "REVIEW_MONTHS", 6, problems),
+            rate_limit_per_minute=_whole(environ, "RATE_LIMIT_PER_MINUTE", 20, problems),
         )
         if host is not None:
             problems += settings._bind_problems()

@@ -7,6 +7,7 @@ import logging
 import time
 
 from adapters.metrics import Metrics
+from adapters.ratelimit import RateLimiter, Verdict
 from bot.models import Reply
 from bot.store import MemoryStore, Store, Via, note_turn
 
@@ -17,9 +18,21 @@ class Turns:
     """Handed to each platform's adapter by the server. `store` is a MemoryStore until the server's own
     store is open (tests give one of their own)."""
 
-    def __init__(self, metrics: Metrics, store: Store | None = None) -> None:
+    def __init__(
+        self, metrics: Metrics, store: Store | None = None, limiter: RateLimiter | None = None
+    ) -> None:
         self.metrics = metrics
         self.store: Store = store or MemoryStore()
+        self.limiter = limiter or RateLimiter()
+
+    def admit(self, platform: str, user: str) -> Verdict:
+        """May this user's message be answered now? Per replica: a flood meets each replica's limit."""
+        verdict = self.limiter.check(f"{platform}:{user}")
+        if verdict is not Verdict.ALLOW:
+            self.metrics.turn(platform, "rate_limited", 0.0)
+            if verdict is Verdict.REFUSE:
+                logger.warning("%s: a user is over the rate limit", platform, extra={"platform": platform})
+        return verdict
 
     async def first_time(self, key: str) -> bool:
         """True for exactly one delivery of a message or click, across replicas."""

@@ -137,6 +137,11 @@ class Engine:
             ReplyKind.SMALLTALK, text, 1.0, paragraphs=(self.kb.messages.welcome,), follow_ups=self._examples
         )
 
+    def rate_limited(self) -> Reply:
+        """What one person sending faster than the bot answers a fair share is told, once."""
+        said = self.kb.messages.rate_limited
+        return Reply(ReplyKind.SMALLTALK, said, 1.0, paragraphs=(said,))
+
     def _rank(self, message: str) -> list[Match]:
         return self.matcher.rank(message, question=self._question_of)
 

@@ -8,6 +8,7 @@ import time
 from botbuilder.core import ActivityHandler, TurnContext
 from botbuilder.schema import Activity, ChannelAccount
 
+from adapters.ratelimit import Verdict
 from adapters.teams.activities import Click, bot_mentions, conversation_type, is_shared, to_click, to_question
 from adapters.teams.cards import notice, to_activity
 from adapters.teams.connector import DeliveryFailed
@@ -37,8 +38,16 @@ class NhsmailTeamsBot(ActivityHandler):
         # given wider permissions still speaks only when spoken to.
         if is_shared(activity) and not bot_mentions(activity):
             return
+        verdict = self.turns.admit(PLATFORM, _user(activity))
+        if verdict is not Verdict.ALLOW:
+            if verdict is Verdict.REFUSE:
+                await turn_context.send_activity(to_activity(self.engine.rate_limited()))
+            return
         question = to_question(activity)
-        reply = self.engine.reply(question)
+        conversation = conversation_key(activity)
+        previous = await self.turns.context(conversation)
+        # in a group chat or channel everyone reads the reply: it warns there about contact details too
+        reply = self.engine.reply(question, previous, shared=is_shared(activity))
         await turn_context.send_activity(to_activity(reply))
         await self.turns.answered(
             PLATFORM,
@@ -47,7 +56,7 @@ class NhsmailTeamsBot(ActivityHandler):
             started,
             question=question,
             user=_user(activity),
-            conversation=conversation_key(activity),
+            conversation=conversation,
         )
 
     async def _on_click(self, turn_context: TurnContext, click: Click, started: float) -> None:
