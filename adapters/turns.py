@@ -22,8 +22,8 @@ class Turns:
         self, metrics: Metrics, store: Store | None = None, limiter: RateLimiter | None = None
     ) -> None:
         self.metrics = metrics
-        self.store: Store = store or MemoryStore()
-        self.limiter = limiter or RateLimiter()
+        self.store: Store = store if store is not None else MemoryStore()
+        self.limiter = limiter if limiter is not None else RateLimiter()
 
     def admit(self, platform: str, user: str) -> Verdict:
         """May this user's message be answered now? Per replica: a flood meets each replica's limit."""

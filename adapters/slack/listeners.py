@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -14,6 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from adapters.metrics import Metrics
+from adapters.ratelimit import Verdict
 from adapters.settings import Settings
 from adapters.slack.blocks import labels, to_blocks, to_shared_blocks, to_text
 from adapters.slack.payloads import to_question, well_formed
@@ -55,14 +57,21 @@ class SlackBot:
         # acknowledge first: Slack gives up after 3 seconds; the answer follows through response_url
         await ack()
         started = time.monotonic()
+        user = _str(command, "user_id")
+        # the answer is the user's own, even in a channel: so is the conversation
+        conversation = _conversation(_str(command, "channel_id"), user)
+        verdict = self.turns.admit(PLATFORM, user)
+        if verdict is not Verdict.ALLOW:
+            if verdict is Verdict.REFUSE:
+                refusal = self.engine.rate_limited()
+                await self._respond(command, response_type="ephemeral", text=to_text(refusal))
+            return
         question = to_question(_str(command, "text"))
         wants_help = question.lower() in ("", "help", "topics", "list")
-        reply = self._reply("help" if wants_help else question)
+        previous = await self.turns.context(conversation)
+        reply = self._reply("help" if wants_help else question, previous)
         blocks = to_blocks(reply, share=True, list_topics=wants_help)
         if await self._respond(command, response_type="ephemeral", text=to_text(reply), blocks=blocks):
-            # the answer is the user's own, even in a channel: so is the conversation
-            user = _str(command, "user_id")
-            conversation = _conversation(_str(command, "channel_id"), user)
             await self.turns.answered(
                 PLATFORM,
                 "slash command",
@@ -76,20 +85,31 @@ class SlackBot:
     async def on_mention(self, event: dict[str, Any]) -> None:
         if _ignored(event):
             return
-        await self._converse(event, "mention", _str(event, "thread_ts") or _str(event, "ts"))
+        await self._converse(event, "mention", _str(event, "thread_ts") or _str(event, "ts"), shared=True)
 
     async def on_message(self, event: dict[str, Any]) -> None:
         # message.im only; mentions in channels arrive as app_mention
         if event.get("channel_type") != "im" or _ignored(event):
             return
-        await self._converse(event, "direct message", _str(event, "thread_ts"))
+        await self._converse(event, "direct message", _str(event, "thread_ts"), shared=False)
 
-    async def _converse(self, event: dict[str, Any], where: str, thread_ts: str) -> None:
-        """Answer a message in its channel, in `thread_ts` (a mention's thread, or a new one under it)."""
+    async def _converse(self, event: dict[str, Any], where: str, thread_ts: str, *, shared: bool) -> None:
+        """Answer a message in its channel, in `thread_ts` (a mention's thread, or a new one under it). In
+        a `shared` channel a warning about what the message carried goes to its sender alone."""
         started = time.monotonic()
+        channel, user = _str(event, "channel"), _str(event, "user")
+        verdict = self.turns.admit(PLATFORM, user)
+        if verdict is not Verdict.ALLOW:
+            if verdict is Verdict.REFUSE:
+                await self._tell(channel, user, thread_ts, self.engine.rate_limited(), privately=shared)
+            return
         question = to_question(_str(event, "text"))
-        reply = self._reply(question)
-        channel = _str(event, "channel")
+        conversation = _conversation(channel, thread_ts)
+        reply = self._reply(question, await self.turns.context(conversation), shared=shared)
+        if shared and reply.notices:
+            warning = Reply(ReplyKind.SMALLTALK, "\n\n".join(reply.notices), paragraphs=reply.notices)
+            await self._tell(channel, user, thread_ts, warning, privately=True)
+            reply = replace(reply, notices=())
         if await self._post(channel, thread_ts, reply):
             await self.turns.answered(
                 PLATFORM,
@@ -97,9 +117,24 @@ class SlackBot:
                 reply,
                 started,
                 question=question,
-                user=_str(event, "user"),
-                conversation=_conversation(channel, thread_ts),
+                user=user,
+                conversation=conversation,
             )
+
+    async def _tell(self, channel: str, user: str, thread_ts: str, reply: Reply, *, privately: bool) -> None:
+        """Say something to one person: in a shared channel as a message only they see."""
+        if not privately:
+            await self._post(channel, thread_ts, reply)
+            return
+        problem = await self.web.post_ephemeral(
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts or None,
+            text=to_text(reply),
+            blocks=to_blocks(reply),
+        )
+        if problem:
+            self.turns.undelivered(PLATFORM, problem)
 
     async def on_choose(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A did-you-mean, follow-up or menu choice: answer the chosen topic where the click happened."""
@@ -158,9 +193,9 @@ class SlackBot:
         blocks = to_blocks(reply, share=ephemeral, feedback_given=True)
         await self._respond(body, replace_original=True, text=to_text(reply), blocks=blocks)
 
-    def _reply(self, question: str) -> Reply:
+    def _reply(self, question: str, previous_topic: str | None = None, *, shared: bool = False) -> Reply:
         try:
-            return self.engine.reply(question)
+            return self.engine.reply(question, previous_topic, shared=shared)
         except Exception:
             # never the text itself: staff paste residents' details and passwords
             logger.exception("Slack: the engine failed on a message of %d characters", len(question))

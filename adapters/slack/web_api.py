@@ -146,6 +146,16 @@ class SlackWeb:
             return f"chat.postMessage failed: {type(error).__name__}"
         return None
 
+    async def post_ephemeral(self, **message: Any) -> str | None:
+        """chat.postEphemeral (a message one person in a channel sees) with the retries; why it failed."""
+        try:
+            await self.client.chat_postEphemeral(**message)
+        except SlackApiError as error:
+            return f"chat.postEphemeral failed: {error.response.get('error')}"
+        except NETWORK_ERRORS as error:
+            return f"chat.postEphemeral failed: {type(error).__name__}"
+        return None
+
     async def respond(self, url: str, **message: Any) -> str | None:
         """Post to a response_url (a slash command's or a click's) on the shared session, with the retries;
         why it failed, or None."""

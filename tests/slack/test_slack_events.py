@@ -249,7 +249,7 @@ async def test_an_engine_failure_gets_a_polite_reply_and_is_logged(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(message: str) -> Reply:
+    def broken(message: str, *args: object, **kwargs: object) -> Reply:
         raise RuntimeError("index corrupted")
 
     monkeypatch.setattr(slack_engine, "reply", broken)
