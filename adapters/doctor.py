@@ -6,7 +6,6 @@ import asyncio
 import errno
 import json
 import re
-import sqlite3
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,13 +47,17 @@ def secret(value: str) -> str:
 
 def describe_store(url: str) -> str:
     """Where the store keeps its data, with no password."""
-    if not url:
-        return "store: not configured (DATABASE_URL not set)"
-    parts = urlsplit(url)
+    from adapters.store import in_memory
+    from adapters.store.database import to_async_url
+
+    if in_memory(url):
+        return "store: in memory (DATABASE_URL=memory:): nothing kept across restarts, each replica its own"
+    parts = urlsplit(url or str(to_async_url(url)))
     scheme = parts.scheme.split("+")[0].lower()
     if scheme == "sqlite":
         path = unquote(parts.path[1:])
-        return f"store: SQLite at {path}" if path else "store: SQLite in memory (nothing is kept)"
+        unset = " (DATABASE_URL not set)" if not url else ""
+        return f"store: SQLite at {path}{unset}" if path else "store: SQLite in memory (nothing is kept)"
     if scheme in ("postgresql", "postgres"):
         host = parts.hostname or "localhost (socket)"
         port = f":{parts.port}" if parts.port else ""
@@ -240,42 +243,26 @@ async def slack_socket_mode(session: ClientSession, settings: Settings) -> Check
 
 
 async def check_database(url: str, timeout: float) -> Check:
-    """Whether the store's database can be reached. A plain connection until the store package's own
-    check (migrations and all) takes this function's place."""
-    if not url:
-        return Check(None, "store: not configured, nothing to check")
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+")[0].lower()
-    if scheme == "sqlite":
-        return _check_sqlite(unquote(parts.path[1:]))
-    if scheme not in ("postgresql", "postgres"):
-        return Check(False, f"store: cannot check a {scheme or 'schemeless'} DATABASE_URL")
-    host, port = parts.hostname or "localhost", parts.port or 5432
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError) as error:
-        return Check(False, f"store: cannot connect to PostgreSQL at {host}:{port}: {_error(error)}")
-    writer.close()
-    await writer.wait_closed()
-    return Check(True, f"store: PostgreSQL at {host}:{port} accepts connections (login, schema not checked)")
+    """Whether the store's database answers, and whether its schema is the newest this version ships."""
+    from adapters.store import in_memory, migrate
+    from adapters.store.database import create_engine, to_async_url
 
-
-def _check_sqlite(path: str) -> Check:
-    if not path:
-        return Check(True, "store: SQLite in memory")
-    file = Path(path)
-    if not file.exists():
-        folder = file.parent
-        if folder.is_dir():
-            return Check(True, f"store: SQLite file {path} does not exist yet; its folder is there")
-        return Check(False, f"store: SQLite file {path}: its folder {folder} does not exist")
+    if in_memory(url):
+        return Check(None, "store: in memory, nothing to check")
+    where = describe_store(url).removeprefix("store: ")
+    engine = create_engine(to_async_url(url))
     try:
-        with sqlite3.connect(f"file:{file}?mode=rw", uri=True) as db:
-            db.execute("select count(*) from sqlite_master").fetchone()
-        db.close()
-    except sqlite3.Error as error:
-        return Check(False, f"store: SQLite file {path} cannot be used: {_clean(str(error))}")
-    return Check(True, f"store: SQLite file {path} opens")
+        async with asyncio.timeout(timeout):
+            revision = await migrate.current(engine)
+    except Exception as error:  # the driver's, the network's or our time limit: all say "cannot use it"
+        return Check(False, f"store: {where}: cannot be used: {_error(error)}")
+    finally:
+        await engine.dispose()
+    newest = migrate.head()
+    if revision == newest:
+        return Check(True, f"store: {where}: answers, migrations current ({newest})")
+    state = "empty" if revision is None else f"at {revision}, the newest is {newest}"
+    return Check(True, f"store: {where}: answers, schema {state}: the server migrates it at start")
 
 
 async def _json(response: ClientResponse) -> dict[str, object]:

@@ -24,7 +24,7 @@ LOCAL_HOST = "127.0.0.1"
 PUBLIC_HOST = "0.0.0.0"
 # the app types the Bot Framework SDKs know, by their name folded to lower case without separators
 APP_TYPES = {name.lower(): name for name in ("SingleTenant", "MultiTenant", "UserAssignedMSI")}
-DATABASE_SCHEMES = ("postgresql", "postgres", "sqlite")
+DATABASE_SCHEMES = ("postgresql", "postgres", "sqlite", "memory")
 
 
 class ConfigError(ValueError):
@@ -294,8 +294,8 @@ class Settings:
         scheme = urlsplit(self.database_url).scheme.split("+")[0].lower()
         if scheme not in DATABASE_SCHEMES:
             return [
-                f"DATABASE_URL has the scheme {_shown(scheme)}: use postgresql://user@host/db "
-                "or sqlite:///path/to/file.db"
+                f"DATABASE_URL has the scheme {_shown(scheme)}: use postgresql://user@host/db, "
+                "sqlite:///path/to/file.db or memory:"
             ]
         return []
 

@@ -19,6 +19,7 @@ __all__ = [
     "SqlStore",
     "StoreError",
     "data_dir",
+    "in_memory",
     "open_store",
     "run_retention",
     "running_store",
@@ -48,13 +49,26 @@ async def run_retention(store: Store, days: int, every_s: float = DAY_S) -> None
         await asyncio.sleep(every_s)
 
 
+def in_memory(database_url: str) -> bool:
+    """DATABASE_URL=memory: the store in the process's memory: nothing kept across restarts, each replica
+    its own (a trial, a bench; never several replicas)."""
+    return database_url.strip().lower().startswith("memory:")
+
+
 @contextlib.asynccontextmanager
-async def running_store(settings: Settings) -> AsyncIterator[SqlStore]:
+async def running_store(settings: Settings) -> AsyncIterator[Store]:
     """The server's store for its lifetime: opened and migrated, purged daily, written out and closed.
     In aiohttp: `async with running_store(settings) as store: app[STORE] = store; yield` in a cleanup_ctx."""
-    store = await open_store(
-        settings.database_url, user_hash_key=settings.user_hash_key, store_questions=settings.store_questions
-    )
+    store: Store
+    if in_memory(settings.database_url):
+        store = MemoryStore(store_questions=settings.store_questions)
+        logger.warning("store: in memory (DATABASE_URL=memory:): nothing is kept across restarts")
+    else:
+        store = await open_store(
+            settings.database_url,
+            user_hash_key=settings.user_hash_key,
+            store_questions=settings.store_questions,
+        )
     retention = asyncio.create_task(run_retention(store, settings.retention_days), name="store-retention")
     try:
         yield store

@@ -31,7 +31,7 @@ MODES: list[tuple[str, dict[str, str], tuple[str, ...]]] = [
         (
             "Teams: local mode (no MicrosoftAppId)",
             "Slack: off (SLACK_BOT_TOKEN not set)",
-            "store: not configured (DATABASE_URL not set)",
+            "(DATABASE_URL not set)",
             "server: listens on 127.0.0.1:",
             "knowledge: 24 entries",
         ),

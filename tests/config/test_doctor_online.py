@@ -122,7 +122,8 @@ async def test_a_working_configuration_passes_every_check(fakes: Fakes) -> None:
     assert checks["Teams"].startswith("ok: Teams: got a Bot Framework token from http://127.0.0.1:")
     assert "(valid 3599 s)" in checks["Teams"]
     assert checks["Slack"] == "ok: Slack: auth.test ok: workspace Sunny Care [31m, bot user nhsmail_helpdesk"
-    assert checks["store"].startswith("skipped:")
+    assert checks["store"].startswith("ok: store: SQLite at ")
+    assert checks["store"].endswith("(DATABASE_URL not set): answers, migrations current (0001)")
     # what the login service was sent is exactly the client-credentials grant the Teams adapter uses
     assert fakes.token_requests == [
         {"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": PASSWORD, "scope": SCOPE}
@@ -181,7 +182,8 @@ async def test_services_that_refuse_connections_fail() -> None:
     checks = _online(out)
     assert checks["Teams"].startswith("FAILED: Teams: cannot reach")
     assert checks["Slack"].startswith("FAILED: Slack: cannot reach")
-    assert checks["store"].startswith("FAILED: store: cannot connect to PostgreSQL at 127.0.0.1:")
+    assert checks["store"].startswith("FAILED: store: PostgreSQL at 127.0.0.1:")
+    assert "cannot be used" in checks["store"]
 
 
 async def test_local_mode_needs_no_token_and_sqlite_opens(tmp_path: Path) -> None:
@@ -193,7 +195,10 @@ async def test_local_mode_needs_no_token_and_sqlite_opens(tmp_path: Path) -> Non
     checks = _online(out)
     assert checks["Teams"] == "skipped: Teams: local mode, no token needed"
     assert checks["Slack"] == "skipped: Slack: off, nothing to check"
-    assert checks["store"] == f"ok: store: SQLite file {database} opens"
+    assert (
+        checks["store"]
+        == f"ok: store: SQLite at {database}: answers, schema empty: the server migrates it at start"
+    )
 
 
 async def test_a_sqlite_file_that_is_not_a_database_fails(tmp_path: Path) -> None:
@@ -202,7 +207,7 @@ async def test_a_sqlite_file_that_is_not_a_database_fails(tmp_path: Path) -> Non
     status, out, _ = await _doctor({"DATABASE_URL": f"sqlite:///{database}"})
 
     assert status == 1
-    assert _online(out)["store"].startswith(f"FAILED: store: SQLite file {database} cannot be used")
+    assert _online(out)["store"].startswith(f"FAILED: store: SQLite at {database}: cannot be used")
 
 
 async def test_the_real_postgresql_accepts_a_connection() -> None:
@@ -214,7 +219,9 @@ async def test_the_real_postgresql_accepts_a_connection() -> None:
     status, out, _ = await _doctor({"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"})
 
     assert status == 0, out
-    assert _online(out)["store"].startswith("ok: store: PostgreSQL at 127.0.0.1:5432 accepts connections")
+    assert _online(out)["store"].startswith(
+        "ok: store: PostgreSQL at 127.0.0.1:5432/postgres as postgres: answers"
+    )
 
 
 async def test_socket_mode_checks_the_app_token(fakes: Fakes) -> None:
