@@ -19,7 +19,9 @@ It needs `wrk` (Debian: `apt-get install -y wrk`). Every server runs in its own 
               with --agents-python); never a dependency of this project; skipped with the reason if it does
               not install;
 - project:    `nhsmail-bot serve` (local mode for Teams, Slack over HTTP), with SLACK_API_URL and the
-              activities' serviceUrl pointed at the fake services, at its default log level.
+              activities' serviceUrl pointed at the fake services, at its default log level, its store in
+              memory (DATABASE_URL=memory:); project+sqlite and project+postgres the same with the store on
+              a SQLite file and on a PostgreSQL database of the bench's own (--postgres; skipped if none).
 
 The fake Slack Web API, response_url host and Bot Connector run in a process of their own and count the
 answers actually delivered. Every request carries a unique event id, slash-command response_url, or activity
@@ -33,6 +35,7 @@ figures as ratios of each reference's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import json
@@ -522,7 +525,7 @@ def bench(args: argparse.Namespace) -> list[Result]:
     if shutil.which("wrk") is None:
         raise SystemExit("bench/server.py needs wrk: apt-get install -y wrk")
     results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="nhsmail-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="nhsmail-bench-") as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
         (folder / "requests.lua").write_text(WRK_SCRIPT)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -547,11 +550,26 @@ def bench(args: argparse.Namespace) -> list[Result]:
                 "SLACK_SIGNING_SECRET": SECRET,
                 "SLACK_API_URL": f"{fake}/api",
             }
-            checkouts = [("project", ROOT)] + (
-                [("baseline", args.baseline.resolve())] if args.baseline else []
+            # the store off (in memory), on SQLite and on PostgreSQL: what keeping state costs a turn
+            stores = [("project", "memory:"), ("project+sqlite", f"sqlite:///{folder / 'bench.db'}")]
+            postgres = stack.enter_context(postgres_database(args.postgres))
+            if postgres:
+                stores.append(("project+postgres", postgres))
+            else:
+                results.append(
+                    Result("project+postgres", "", note=f"skipped: no PostgreSQL at {args.postgres}")
+                )
+            checkouts = [(name, ROOT, url) for name, url in stores] + (
+                [("baseline", args.baseline.resolve(), "memory:")] if args.baseline else []
             )
-            for name, checkout in checkouts:
-                checkout_env = {**env, **settings, "PYTHONPATH": str(checkout)}
+            for name, checkout, database in checkouts:
+                checkout_env = {
+                    **env,
+                    **settings,
+                    "PYTHONPATH": str(checkout),
+                    "DATABASE_URL": database,
+                    "XDG_DATA_HOME": str(folder / "data"),
+                }
                 plan.append((name, [], checkout_env, [SLASH, MENTION, TEAMS], checkout))
             for target, python, target_env, scenarios, cwd in plan:
                 if args.only and target not in args.only.split(","):
@@ -578,6 +596,34 @@ def bench(args: argparse.Namespace) -> list[Result]:
         finally:
             stop(fakes)
     return results
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    """A database of the bench's own on the PostgreSQL at `admin_url`, dropped afterwards; None if it
+    does not answer."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"nhsmail_bench_{os.getpid()}"
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(admin_url, timeout=5)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        yield None
+        return
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
@@ -610,6 +656,14 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         if ours and theirs and theirs.rps and theirs.cpu_ms:
             rate, cpu = ours.rps / theirs.rps, ours.cpu_ms / theirs.cpu_ms
             print(f"{scenario:15} / {reference:10} {rate:5.2f}x   {cpu:5.2f}x")
+    print()
+    print("store on / store off        req/s   CPU per request")
+    for store in ("project+sqlite", "project+postgres"):
+        for scenario in (SLASH, MENTION, TEAMS):
+            on, off = found.get((store, scenario.name)), found.get(("project", scenario.name))
+            if on and off and off.rps and off.cpu_ms:
+                rate, cpu = on.rps / off.rps, on.cpu_ms / off.cpu_ms
+                print(f"{scenario.name:15} {store.removeprefix('project+'):10} {rate:5.2f}x   {cpu:5.2f}x")
 
 
 def serve_target(name: str, port: int, fake: str) -> None:
@@ -626,6 +680,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk's concurrent connections")
     parser.add_argument("--agents-python", help="a python with microsoft-agents-hosting-aiohttp installed")
     parser.add_argument("--baseline", type=Path, help="another checkout of this project to run beside it")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL to make the store's database in (skipped if it does not answer)",
+    )
     parser.add_argument("--only", help="run only these targets (comma-separated: bare,bolt,...,project)")
     # internal: the processes the bench starts
     parser.add_argument("--target", choices=sorted(REFERENCES), help=argparse.SUPPRESS)
