@@ -7,21 +7,26 @@ import errno
 import json
 import logging
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
 from adapters import console, logs
 from bot.engine import Engine
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.models import ReplyKind
+from bot.knowledge import KnowledgeError, load_knowledge, review_due
+from bot.models import Entry, ReplyKind
 from knowledge import KNOWLEDGE_DIR
 
 logger = logging.getLogger(__name__)
 
 # what binding the server's socket raises when the address or port cannot be had
 BIND_ERRORS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+# `kb check` warns about answers not checked against the source for this many months (REVIEW_MONTHS)
+REVIEW_MONTHS = 6
+_REVIEW_MONTHS = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() would take "٦" and refuse "²"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,8 +98,30 @@ def _ask(engine: Engine, args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(engine: Engine) -> int:
-    """Every title and alternate phrasing must bring back its own entry."""
+def review_months(environ: Mapping[str, str]) -> int:
+    """REVIEW_MONTHS as `kb check` reads it itself: checking the knowledge needs no server settings."""
+    value = environ.get("REVIEW_MONTHS", "").strip()
+    if not value:
+        return REVIEW_MONTHS
+    if not _REVIEW_MONTHS.fullmatch(value) or int(value) < 1:
+        raise ValueError(
+            f"REVIEW_MONTHS must be a whole number of months from 1 to 999999, not {value[:40]!r}"
+        )
+    return int(value)
+
+
+def review_warnings(entries: Iterable[Entry], today: date, months: int) -> list[str]:
+    """One line for each entry not reviewed within `months` months of `today`, longest unreviewed first."""
+    return [
+        f"warning: {entry.id}: last reviewed {entry.last_reviewed}, more than {months} months ago "
+        f"(REVIEW_MONTHS): check it against the source, then update last_reviewed"
+        for entry in review_due(entries, today, months)
+    ]
+
+
+def _check(engine: Engine, today: date, months: int) -> int:
+    """Every title and alternate phrasing must bring back its own entry; entries due a review are warned
+    about, which does not change the exit status."""
     collisions = []
     total = 0
     for entry in engine.kb.entries:
@@ -108,6 +135,8 @@ def _check(engine: Engine) -> int:
         f"knowledge base valid: {len(engine.kb.entries)} entries, {len(engine.kb.out_of_scope)} out-of-scope"
     )
     print(f"test all: {total - len(collisions)}/{total} phrasings route to their own entry")
+    for warning in review_warnings(engine.kb.entries, today, months):
+        print(warning)
     if collisions:
         print("collisions:", *collisions, sep="\n")
         return 1
@@ -246,7 +275,11 @@ def _main(argv: list[str] | None) -> None:
         for topic in engine.topics():
             print(f"{topic.topic:28} {topic.title}")
     elif args.command == "kb":
-        raise SystemExit(_check(engine))
+        try:
+            months = review_months(os.environ)
+        except ValueError as error:
+            _stop(error)
+        raise SystemExit(_check(engine, date.today(), months))
     elif args.command == "serve":
         from adapters.settings import ConfigError
 

@@ -50,7 +50,7 @@ def choices_of(reply: Reply) -> tuple[Suggestion, ...]:
 
 def to_text(reply: Reply) -> str:
     """A Reply as a person reads it in a terminal: first what the message should not have carried, then
-    title, answer, links, contacts, numbered choices."""
+    title, answer, links, contacts, where the answer comes from, numbered choices."""
     return "\n\n".join([*(f"! {notice}" for notice in reply.notices), _reply_text(reply)])
 
 
@@ -75,6 +75,8 @@ def _reply_text(reply: Reply) -> str:
         lines += ["Links:", *(f"  {link.label}: {link.url}" for link in reply.links), ""]
     if reply.contacts:
         lines += ["Contacts:", *(f"  {c.label}: {c.value}" for c in reply.contacts), ""]
+    if reply.source:
+        lines += [reply.source, ""]
     if reply.follow_ups:
         lines += ["Related:", *_numbered(reply.follow_ups), "Type a number to read one."]
     return "\n".join(lines).rstrip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date
 
 from bot import privacy
 from bot.knowledge import SMALLTALK_KINDS, KnowledgeBase, load_knowledge
@@ -13,6 +14,8 @@ from bot.models import Contact, Entry, Reply, ReplyKind, Suggestion
 # Longer messages are cut before matching: the question is near the start, and the cost stays bounded.
 MAX_MESSAGE_CHARS = 4000
 MAX_CHOICES = 3
+# for "checked 20 Nov 2026" under an answer: fixed, not the locale's, as the bot speaks English anywhere
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # kisses ("x", "xx", "xoxo") sign off a message in England; they are no word of a question
 _KISSES = re.compile(r"x+(?:o+x+)*o?")
 # where the question itself may start, after the situation it describes: "can't get into my account,
@@ -241,9 +244,12 @@ class Engine:
     def _answer_of(self, entry: Entry) -> Reply:
         paragraphs = tuple(p.strip() for p in re.split(r"\n\s*\n", entry.answer) if p.strip())
         follow_ups = tuple(Suggestion(t, self._entries[t].short_title) for t in entry.related)
+        reviewed = date.fromisoformat(entry.last_reviewed)
+        checked = f"{reviewed.day} {_MONTHS[reviewed.month - 1]} {reviewed.year}"
+        source = self.kb.messages.answer_source.format(title=self.kb.source_title, date=checked)
         return Reply(
             ReplyKind.ANSWER,
-            text="\n\n".join([entry.title, *paragraphs]),
+            text="\n\n".join([entry.title, *paragraphs, source]),
             confidence=1.0,
             topic=entry.id,
             title=entry.title,
@@ -252,6 +258,7 @@ class Engine:
             links=entry.links,
             contacts=entry.contacts,
             follow_ups=follow_ups,
+            source=source,
         )
 
     def _clarify(self, choices: tuple[Suggestion, ...], confidence: float) -> Reply:

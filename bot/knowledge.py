@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,8 @@ class Messages:
     # what to say before the answer about what a message should not carry: "password", "resident", "contact"
     warnings: Mapping[str, str]
     rate_limited: str
+    # the line under every answer, with {title} (the source's) and {date} (the entry's last_reviewed)
+    answer_source: str
     names: tuple[str, ...] = ()  # what people call the bot ("NHSmail Help"): set aside in small talk
 
 
@@ -83,6 +87,7 @@ class KnowledgeBase:
     helpdesk: Helpdesk
     messages: Messages
     source: Path
+    source_title: str  # the source document's name, as answers cite it
 
     def entry(self, topic: str) -> Entry | None:
         return next((e for e in self.entries if e.id == topic), None)
@@ -213,7 +218,7 @@ def _entry(r: _Reader) -> Entry:
         short_title=r.text("short_title"),
         answer=answer,
         section=r.text("section"),
-        last_reviewed=r.text("last_reviewed", _DATE),
+        last_reviewed=_date(r, "last_reviewed"),
         alternates=r.texts("alternates", minimum=MIN_ALTERNATES),
         links=tuple(
             Link(url=x.text("url", re.compile(r"^https://\S+$")), label=x.text("label"))
@@ -224,6 +229,15 @@ def _entry(r: _Reader) -> Entry:
         phone_steps=phone_steps,
         keywords=r.texts("keywords"),
     )
+
+
+def _date(r: _Reader, field: str) -> str:
+    value = r.text(field, _DATE)
+    try:
+        date.fromisoformat(value)
+    except ValueError as error:
+        raise r._fail(field, f"{value!r} is not a date: {error}") from error
+    return value
 
 
 def _contact(r: _Reader) -> Contact:
@@ -281,10 +295,20 @@ def _messages(file: str, data: Any, topics: set[str]) -> Messages:
         smalltalk=smalltalk,
         warnings=_warnings(r),
         rate_limited=r.text("rate_limited"),
+        answer_source=_answer_source(r),
         names=r.texts("names"),
     )
     r.check_fields()
     return messages
+
+
+def _answer_source(r: _Reader) -> str:
+    line = r.text("answer_source")
+    try:
+        line.format(title="", date="")
+    except (KeyError, IndexError, ValueError) as error:
+        raise r._fail("answer_source", f"may use only {{title}} and {{date}}, not {error}") from error
+    return line
 
 
 def _warnings(r: _Reader) -> dict[str, str]:
@@ -320,6 +344,20 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
     source = directory / faq.text("source")
     if not source.is_file():
         raise KnowledgeError(FAQ_FILE, f"{source.name} is not in {directory}", field="source")
+    source_title = faq.text("source_title")
     faq.check_fields()
     messages = _messages(MESSAGES_FILE, _read_yaml(directory / MESSAGES_FILE), {e.id for e in entries})
-    return KnowledgeBase(entries, out_of_scope, synonyms, anchors, background, helpdesk, messages, source)
+    return KnowledgeBase(
+        entries, out_of_scope, synonyms, anchors, background, helpdesk, messages, source, source_title
+    )
+
+
+def review_due(entries: Iterable[Entry], today: date, months: int) -> tuple[Entry, ...]:
+    """The entries not reviewed within `months` months before `today`, longest unreviewed first."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    if year < 1:
+        return ()  # a cutoff before the calendar begins: nothing is older
+    month += 1
+    cutoff = date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+    due = [e for e in entries if date.fromisoformat(e.last_reviewed) < cutoff]
+    return tuple(sorted(due, key=lambda e: e.last_reviewed))

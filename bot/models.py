@@ -105,6 +105,8 @@ class Reply:
     warnings: tuple[str, ...] = ()
     # the sentences that say what to do about them (messages.yaml's), to show before the answer
     notices: tuple[str, ...] = ()
+    # kind ANSWER: where the answer comes from and when it was last checked, said at its end
+    source: str = ""
 
     @property
     def matched(self) -> bool:

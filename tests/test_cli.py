@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
+from datetime import date
 from pathlib import Path
+
+import pytest
+
+from adapters.cli import review_warnings
+from bot.engine import Engine
+from knowledge import KNOWLEDGE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = {"kind", "matched", "topic", "title", "confidence", "answer", "steps", "suggestions", "warnings"}
@@ -79,6 +89,77 @@ def test_kb_check_routes_every_phrasing() -> None:
     result = run("kb", "check")
     assert result.returncode == 0, result.stdout
     assert "test all:" in result.stdout
+
+
+def _kb_check(knowledge: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "--knowledge", str(knowledge), "kb", "check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={key: value for key, value in os.environ.items() if key != "REVIEW_MONTHS"} | environ,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def one_old_entry(tmp_path: Path) -> Path:
+    """A copy of the knowledge folder in which one entry was last reviewed long ago."""
+    for path in KNOWLEDGE_DIR.iterdir():
+        if path.is_file():
+            shutil.copy(path, tmp_path / path.name)
+    faq = tmp_path / "faq.yaml"
+    text = faq.read_text(encoding="utf-8")
+    at = text.index("  - id: account-limit")
+    reviewed = text.index('last_reviewed: "', at)
+    old = (
+        text[:reviewed]
+        + 'last_reviewed: "2020-01-15"'
+        + text[reviewed + len('last_reviewed: "2026-11-23"') :]
+    )
+    faq.write_text(old, encoding="utf-8")
+    return tmp_path
+
+
+def test_kb_check_warns_about_an_entry_not_reviewed_for_months(one_old_entry: Path) -> None:
+    result = _kb_check(one_old_entry)
+
+    assert result.returncode == 0, result.stdout + result.stderr  # a warning, not a failure
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: account-limit: last reviewed 2020-01-15, more than 6 months ago (REVIEW_MONTHS): "
+        "check it against the source, then update last_reviewed"
+    ]
+    assert re.search(r"test all: (\d+)/\1 phrasings route to their own entry", result.stdout)
+
+
+def test_review_months_sets_how_old_is_too_old(one_old_entry: Path) -> None:
+    result = _kb_check(one_old_entry, REVIEW_MONTHS="1200")
+
+    assert result.returncode == 0
+    assert "warning:" not in result.stdout
+
+
+@pytest.mark.parametrize("months", ["0", "six", "1.5", "\u00b2", "9" * 5000])
+def test_a_review_months_that_is_not_a_whole_number_stops_kb_check(months: str) -> None:
+    result = _kb_check(KNOWLEDGE_DIR, REVIEW_MONTHS=months)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("nhsmail-bot: REVIEW_MONTHS must be a whole number of months")
+
+
+def test_review_warnings_count_months_from_the_day_given(engine: Engine) -> None:
+    reviewed = {entry.last_reviewed for entry in engine.kb.entries}
+    assert reviewed == {"2026-11-23"}
+
+    # six months after the review day is still within; the day after is not
+    assert review_warnings(engine.kb.entries, date(2027, 5, 23), 6) == []
+    due = review_warnings(engine.kb.entries, date(2027, 5, 24), 6)
+    assert len(due) == len(engine.kb.entries)
+    assert due[0].startswith("warning: ") and "last reviewed 2026-11-23, more than 6 months ago" in due[0]
+    assert review_warnings(engine.kb.entries, date(2027, 5, 24), 7) == []
 
 
 def test_teams_package_is_written_and_a_bad_id_is_refused(tmp_path: Path) -> None:

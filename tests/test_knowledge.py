@@ -6,12 +6,15 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bot.knowledge import MIN_ALTERNATES, KnowledgeBase, KnowledgeError, load_knowledge
+from bot.engine import Engine
+from bot.knowledge import MIN_ALTERNATES, KnowledgeBase, KnowledgeError, load_knowledge, review_due
 from knowledge import KNOWLEDGE_DIR
 
 URL = re.compile(r"https?://[^\s>)]+?(?=[.,;]?(?:\s|$|>))")
@@ -116,6 +119,7 @@ def _edit(folder: Path, change) -> None:  # type: ignore[no-untyped-def]
             "contacts[0].kind",
         ),
         (lambda d: d["entries"][2].update(last_reviewed="last week"), "account-limit", "last_reviewed"),
+        (lambda d: d["entries"][2].update(last_reviewed="2026-02-30"), "account-limit", "last_reviewed"),
     ],
 )
 def test_an_invalid_entry_is_named_with_its_field(broken: Path, change, entry: str, field: str) -> None:  # type: ignore[no-untyped-def]
@@ -133,6 +137,26 @@ def test_anchor_words_are_required(broken: Path) -> None:
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge(broken)
     assert (caught.value.file, caught.value.entry, caught.value.field) == ("faq.yaml", None, "anchors")
+
+
+def test_answers_cite_the_source_by_the_name_the_knowledge_gives(broken: Path) -> None:
+    _edit(broken, lambda d: d.update(source_title="Care providers' NHSmail questions"))
+    reply = Engine(load_knowledge(broken)).answer_topic("apply")
+    assert reply.source.startswith("From the Care providers' NHSmail questions · checked ")
+
+    _edit(broken, lambda d: d.pop("source_title"))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(broken)
+    assert (caught.value.file, caught.value.field) == ("faq.yaml", "source_title")
+
+
+def test_the_source_line_may_name_only_the_title_and_the_date(broken: Path) -> None:
+    path = broken / "messages.yaml"
+    text = path.read_text(encoding="utf-8").replace("checked {date}", "checked {when}")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(broken)
+    assert (caught.value.file, caught.value.field) == ("messages.yaml", "answer_source")
 
 
 def test_a_duplicate_id_is_refused(broken: Path) -> None:
@@ -157,3 +181,19 @@ def test_the_bot_refuses_to_start_on_an_invalid_kb(broken: Path) -> None:
     assert result.returncode == 2
     assert "faq.yaml" in result.stderr and "'apply'" in result.stderr and "'answer'" in result.stderr
     assert result.stdout == ""
+
+
+def test_review_is_due_for_entries_not_checked_within_whole_months_of_today() -> None:
+    first, second, third = load_knowledge().entries[:3]
+    entries = (
+        replace(first, last_reviewed="2026-05-31"),
+        replace(second, last_reviewed="2026-06-01"),
+        replace(third, last_reviewed="2025-01-01"),
+    )
+
+    assert review_due(entries, date(2026, 12, 1), 6) == (entries[2], entries[0])  # oldest first
+    assert review_due(entries, date(2026, 12, 1), 24) == ()
+    # six months before 31 August is the end of February
+    feb = (replace(first, last_reviewed="2026-02-27"), replace(second, last_reviewed="2026-02-28"))
+    assert review_due(feb, date(2026, 8, 31), 6) == feb[:1]
+    assert review_due(entries, date(2026, 12, 1), 999_999) == ()

@@ -50,7 +50,7 @@ def _link(match: re.Match[str]) -> str:
 
 def to_text(reply: Reply) -> str:
     """The message's top-level `text`: Slack shows it in notifications and where blocks cannot be shown."""
-    return _cut(escape(reply.text), MAX_FALLBACK_TEXT)
+    return _cut(escape("\n\n".join([*reply.notices, reply.text])), MAX_FALLBACK_TEXT)
 
 
 def to_blocks(
@@ -58,7 +58,7 @@ def to_blocks(
 ) -> list[dict[str, Any]]:
     """A Reply as Block Kit blocks for an interactive message (an ephemeral one when `share` is set)."""
     said = labels()
-    blocks = _content_blocks(reply)
+    blocks = _notices(reply) + _content_blocks(reply)
     # CLARIFY: the choices; ANSWER: other close topics, in case this answer is not the one meant
     related = {s.topic for s in reply.follow_ups}
     choices = tuple(s for s in reply.suggestions if reply.kind is ReplyKind.CLARIFY or s.topic not in related)
@@ -89,6 +89,15 @@ def to_shared_blocks(reply: Reply, user_id: str) -> list[dict[str, Any]]:
         text = labels()["shared_by"].format(user=user_id)
         blocks.append({"type": "context", "block_id": "shared_by", "elements": [_mrkdwn(text)]})
     return _fit(blocks)
+
+
+def _notices(reply: Reply) -> list[dict[str, Any]]:
+    """What the message should not have carried, before anything else (it came from the sender's message,
+    so a shared copy of the answer leaves it out)."""
+    if not reply.notices:
+        return []
+    notice = labels()["notice"]
+    return [_section("notices", "\n\n".join(notice.format(notice=escape(n)) for n in reply.notices))]
 
 
 def _content_blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -125,6 +134,8 @@ def _content_blocks(reply: Reply) -> list[dict[str, Any]]:
     if reply.links:
         lines = [f"• <{escape(link.url)}|{escape(link.label)}>" for link in reply.links]
         blocks.append(_section("links", _cut(said["links"] + "\n" + "\n".join(lines), MAX_SECTION_TEXT)))
+    if reply.source:
+        blocks.append({"type": "context", "block_id": "source", "elements": [_mrkdwn(escape(reply.source))]})
     return blocks
 
 

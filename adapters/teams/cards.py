@@ -122,7 +122,10 @@ def _card_data(reply: Reply, feedback_given: bool) -> dict[str, Any]:
     }
     contacts = [_contact(c) for c in reply.contacts]
     data: dict[str, Any] = {
-        "text": reply.text,
+        # clients without cards show this: the warnings first there too
+        "text": "\n\n".join([*reply.notices, reply.text]),
+        "notices": [{"sentence": notice} for notice in reply.notices],
+        "source": reply.source,
         "title": reply.title or "",
         "topic": reply.topic or "",
         "paragraphs": [_paragraph(p, labels) for p in reply.paragraphs],

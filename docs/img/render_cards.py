@@ -15,7 +15,7 @@ Then, from the repository root::
     .venv/bin/python docs/img/render_cards.py \
         [--node-modules /tmp/acr/node_modules] [--chromium /usr/bin/chromium] [--keep]
 
-It writes docs/img/{answer,ivr,did-you-mean,fallback}-card.png. The card JSON and HTML pages go to a
+It writes docs/img/{answer,ivr,did-you-mean,fallback,warning}-card.png. The card JSON and HTML pages go to a
 temporary directory, deleted afterwards; pass --keep to keep it (its path is printed). Each page is loaded
 twice: once (--dump-dom) to read the rendered height from the page title, then for the screenshot.
 Chromium runs with --no-sandbox, which is needed when running as root (e.g. in a container).
@@ -54,6 +54,7 @@ CASES = [
     ),
     ("did-you-mean-card", "password", lambda r: r.kind is ReplyKind.CLARIFY),
     ("fallback-card", "how do I set an out of office", lambda r: r.kind is ReplyKind.FALLBACK),
+    ("warning-card", "locked out, my password is Sunshine123!", lambda r: bool(r.notices)),
 ]
 
 # A Teams-like host config (light theme): Segoe UI, Teams purple accent, white card.
@@ -79,6 +80,18 @@ HOST_CONFIG = {
         },
         "emphasis": {
             "backgroundColor": "#F5F5F5",
+            "foregroundColors": {
+                "default": {"default": "#242424", "subtle": "#616161"},
+                "accent": {"default": "#6264A7", "subtle": "#8B8CC7"},
+                "attention": {"default": "#C4314B", "subtle": "#D13438"},
+                "good": {"default": "#237B4B", "subtle": "#2E8B57"},
+                "warning": {"default": "#835C00", "subtle": "#986F0B"},
+                "dark": {"default": "#252424", "subtle": "#616161"},
+                "light": {"default": "#FFFFFF", "subtle": "#F3F2F1"},
+            },
+        },
+        "attention": {
+            "backgroundColor": "#FCF4F6",
             "foregroundColors": {
                 "default": {"default": "#242424", "subtle": "#616161"},
                 "accent": {"default": "#6264A7", "subtle": "#8B8CC7"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -244,3 +245,55 @@ def test_an_answer_offers_other_close_topics_not_already_related() -> None:
     choices = [e["value"] for e in buttons(blocks) if e["action_id"].startswith("choose_")]
     related = [e["value"] for e in buttons(blocks) if e["action_id"].startswith("follow_up_")]
     assert (choices, related) == (["reset-troubleshooting"], ["contact"])
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "locked out, my password is Sunshine123!",
+        "email. my password is Sunshine123!",
+        "resident John Smith, DOB 03/04/1941, my password is Sunshine123!",
+    ],
+)
+def test_warnings_come_first_whatever_the_reply(engine: Engine, message: str) -> None:
+    reply = engine.reply(message)
+    assert reply.notices and "password" in reply.warnings
+
+    blocks = to_blocks(reply, share=True)
+
+    check_limits(blocks)
+    assert blocks[0]["type"] == "section" and blocks[0]["block_id"] == "notices"
+    shown = blocks[0]["text"]["text"]
+    assert shown == "\n\n".join(f":warning: {notice}" for notice in reply.notices)
+    assert to_text(reply).startswith(escape(reply.notices[0]))
+    unwarned = to_blocks(replace(reply, warnings=(), notices=()), share=True)
+    assert blocks[1:] == unwarned
+
+
+def test_warnings_are_escaped_and_left_out_of_a_shared_answer(engine: Engine) -> None:
+    reply = replace(engine.answer_topic("apply"), notices=("Delete <!channel> & <@U0BOSS>'s message.",))
+
+    blocks = to_blocks(reply)
+
+    assert blocks[0]["text"]["text"] == ":warning: Delete &lt;!channel&gt; &amp; &lt;@U0BOSS&gt;'s message."
+    assert "<!channel>" not in to_text(reply)
+    assert "notices" not in {b.get("block_id") for b in to_shared_blocks(reply, "U0ASKER")}
+
+
+def test_an_answer_ends_with_its_source_shared_or_not(engine: Engine) -> None:
+    reply = engine.answer_topic("apply")
+    assert reply.source == "From the NHSmail FAQ for care providers · checked 23 Nov 2026"
+    source = {"type": "context", "block_id": "source", "elements": [{"type": "mrkdwn", "text": reply.source}]}
+
+    blocks = to_blocks(reply)
+    shared = to_shared_blocks(reply, "U0ASKER")
+
+    ids = [b.get("block_id") for b in blocks]
+    assert blocks[ids.index("source")] == source
+    # after the answer's sections, contacts and links; before related questions and feedback
+    assert ids.index("source") == ids.index("follow_ups_label") - 1
+    assert max(i for i, b in enumerate(ids) if b.startswith(("answer_", "links", "contacts"))) < ids.index(
+        "source"
+    )
+    assert shared[-2] == source and shared[-1]["block_id"] == "shared_by"
+    assert "checked" not in texts(to_blocks(engine.reply("hi")))

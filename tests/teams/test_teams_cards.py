@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botbuilder.schema import Activity
@@ -58,6 +60,88 @@ def test_answer_cards_offer_feedback_until_it_is_given(engine: Engine) -> None:
     assert [s["helpful"] for s in submits(open_card) if s["action"] == "feedback"] == [True, False]
     assert [s for s in submits(done_card) if s["action"] == "feedback"] == []
     assert "Thanks for your feedback." in visible_text(done_card)
+
+
+WITH_PASSWORD = {
+    "answer": "locked out, my password is Sunshine123!",
+    "ivr": "what are the steps when I phone the helpdesk? my password is Sunshine123!",
+    "clarify": "email. my password is Sunshine123!",
+    "menu": "resident John Smith, DOB 03/04/1941, my password is Sunshine123!",
+}
+
+
+def _layout(card: dict[str, Any]) -> str:
+    text = json.dumps(card)
+    if "Call the helpdesk on" in text:
+        return "ivr"
+    if "Did this answer your question?" in text:
+        return "answer"
+    return "menu" if card["body"][-1]["type"] == "ActionSet" else "clarify"
+
+
+@pytest.mark.parametrize("layout", WITH_PASSWORD)
+def test_every_layout_shows_the_warnings_first_one_block_each(engine: Engine, layout: str) -> None:
+    reply = engine.reply(WITH_PASSWORD[layout])
+    assert reply.notices and "password" in reply.warnings
+
+    card = to_card(reply)
+
+    assert _layout(card) == layout
+    assert card_errors(card) == []
+    first = card["body"][0]
+    assert (first["type"], first["style"]) == ("Container", "attention")
+    assert [block["text"] for block in first["items"]] == list(reply.notices)
+    assert all(block["type"] == "TextBlock" and block["wrap"] for block in first["items"])
+    assert card["fallbackText"] == "\n\n".join([*reply.notices, reply.text])
+    unwarned = to_card(replace(reply, warnings=(), notices=()))
+    assert unwarned["body"] == card["body"][1:]
+    assert '"attention"' not in json.dumps(unwarned)
+
+
+def test_a_password_and_a_residents_details_are_two_warnings(engine: Engine) -> None:
+    reply = engine.reply(WITH_PASSWORD["menu"])
+
+    items = to_card(reply)["body"][0]["items"]
+
+    assert len(reply.notices) == 2 and [i["text"] for i in items] == list(reply.notices)
+    assert "change that password" in items[0]["text"] and "resident" in items[1]["text"]
+
+
+def test_the_same_answer_with_and_without_a_warning_is_two_cards(engine: Engine) -> None:
+    warned = engine.reply(WITH_PASSWORD["answer"])
+    plain = engine.reply("locked out")
+    assert (warned.topic, plain.topic) == ("forgotten-password", "forgotten-password")
+
+    warned_card = to_activity(warned).attachments[0].content
+    plain_card = to_activity(plain).attachments[0].content
+
+    assert warned_card["body"][0]["type"] == "Container"
+    assert plain_card["body"][0]["type"] == "TextBlock"
+    assert to_activity(plain).attachments[0].content is plain_card  # still one card per Reply
+
+
+@pytest.mark.parametrize("topic", ["cannot-send", "password-recovery-call"])
+def test_answers_end_with_their_source_before_the_feedback_buttons(engine: Engine, topic: str) -> None:
+    reply = engine.answer_topic(topic)
+    assert reply.source == "From the NHSmail FAQ for care providers · checked 23 Nov 2026"
+
+    body = to_card(reply)["body"]
+
+    texts = [block.get("text") for block in body]
+    at = texts.index(reply.source)
+    assert body[at]["isSubtle"] and body[at]["size"] == "Small"
+    assert at < texts.index("Did this answer your question?")
+    assert at < texts.index("Related questions")
+    # the whole answer comes before it: after it, only the buttons and their labels
+    after = [block.get("text") for block in body[at + 1 :] if block["type"] != "ActionSet"]
+    assert after == ["Related questions", "Did this answer your question?"]
+    assert reply.text.endswith(reply.source)
+
+
+def test_no_other_reply_names_a_source(engine: Engine) -> None:
+    for message in ("email", "flibbertigibbet wobble", "hello"):
+        reply = engine.reply(message)
+        assert reply.source == "" and "checked" not in visible_text(to_card(reply))
 
 
 def test_clarify_offers_at_most_three_choices() -> None:
