@@ -426,7 +426,7 @@ def _whole(environ: Mapping[str, str], name: str, default: int, problems: list[s
     value = environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or int(value) < 1:
-        problems.append(f"{name} must be a whole number of at least 1, not {_shown(value)}")
+    if not (value.isascii() and value.isdigit() and len(value) <= 6) or int(value) < 1:
+        problems.append(f"{name} must be a whole number from 1 to 999999, not {_shown(value)}")
         return default
     return int(value)

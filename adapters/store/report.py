@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.store import schema
+from bot.knowledge import review_due
 from bot.models import Entry
 from bot.store import Outcome, Via
 
@@ -242,15 +243,8 @@ def _suggest(asked: list[Any], turns: list[Any], known: set[str] | None) -> list
 
 
 def _review_due(entries: tuple[Entry, ...], until: datetime, months: int) -> list[dict[str, Any]]:
-    """Entries whose last_reviewed is more than `months` before the report's end."""
-    year, month = divmod(until.year * 12 + until.month - 1 - months, 12)
-    cutoff = date(year, month + 1, min(until.day, 28))
-    due = []
-    for entry in entries:
-        try:
-            reviewed = date.fromisoformat(entry.last_reviewed)
-        except ValueError:
-            reviewed = date.min
-        if reviewed < cutoff:
-            due.append({"topic": entry.id, "title": entry.short_title, "last_reviewed": entry.last_reviewed})
-    return sorted(due, key=lambda row: row["last_reviewed"])
+    """Entries whose last_reviewed is more than `months` before the report's end: kb check's own rule."""
+    return [
+        {"topic": entry.id, "title": entry.short_title, "last_reviewed": entry.last_reviewed}
+        for entry in review_due(entries, until.date(), months)
+    ]

@@ -1,0 +1,62 @@
+"""Planted secrets sent through Slack at LOG_LEVEL=DEBUG: none in the logs, none in the store; and the
+sender is warned (privately, in a channel)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from slack_fakes import FakeSlack, SlackClient, texts
+
+from adapters import logs
+from bot.engine import Engine
+from bot.store import MemoryStore
+
+SECRETS = ("Mary Jones", "12/03/1945", "422 395 6647", "LS6 2QB", "Sunflower-Otter-93", "purple monkey")
+MESSAGES = (
+    "resident Mary Jones, DOB 12/03/1945, NHS 422 395 6647, lives at LS6 2QB; my password is "
+    "Sunflower-Otter-93, can you move her room",
+    "resident Mary Jones cannot open the discharge letter attachment, the password for the shared mailbox "
+    "is purple monkey dishwasher",
+)
+
+
+def _everything_logged(records: list[logging.LogRecord]) -> str:
+    formatter = logs.JsonFormatter()
+    return "\n".join(
+        f"{record.getMessage()}\n{record.__dict__!r}\n{formatter.format(record)}" for record in records
+    )
+
+
+@pytest.mark.parametrize("kind", ["message_im", "app_mention", "slash"])
+async def test_planted_secrets_reach_neither_the_logs_nor_the_store_and_the_sender_is_warned(
+    slack: SlackClient,
+    fake_slack: FakeSlack,
+    slack_store: MemoryStore,
+    engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for n, message in enumerate(MESSAGES):
+        if kind == "slash":
+            await slack.command(message, fake_slack.response_url(str(n)))
+        else:
+            await slack.event(kind, f"<@U0NHSMAIL> {message}" if kind == "app_mention" else message)
+    if kind == "slash":
+        warned = [(await fake_slack.wait_for(f"/response/{n}"))[0] for n in range(2)]
+    elif kind == "app_mention":  # in a channel: a message the sender alone sees
+        warned = await fake_slack.wait_for("chat.postEphemeral", 2)
+    else:
+        warned = await fake_slack.wait_for("chat.postMessage", 2)
+
+    logged = _everything_logged(caplog.records)
+    kept = repr(slack_store.questions) + repr(slack_store.events) + repr(slack_store._contexts)
+    for secret in SECRETS:
+        assert secret not in logged, secret
+        assert secret not in kept, secret
+    said = engine.kb.messages.warnings
+    for call in warned:
+        shown = " ".join(texts(call.body["blocks"]).split())
+        assert " ".join(said["password"].split()) in shown
+        assert " ".join(said["resident"].split()) in shown
