@@ -31,6 +31,7 @@ test: $(TEST_STAMP)
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/hostile.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
