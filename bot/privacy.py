@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice, pairwise
@@ -385,9 +385,8 @@ def _dates_of_birth(text: str) -> list[Finding]:
     age_starts = [m.start() for m in AGE_CUE.finditer(text)]
     if not (birth_ends or age_starts):
         return []
-    dates = [m for pattern in (DATE, DAY_MONTH_DATE, MONTH_FIRST_DATE) for m in pattern.finditer(text)]
     found = []
-    for m in filter(_is_date, dates):
+    for m in (m for pattern in (DATE, DAY_MONTH_DATE, MONTH_FIRST_DATE) for m in _dates(pattern, text)):
         i = bisect.bisect_right(birth_ends, m.start())
         cue_before = i > 0 and m.start() - birth_ends[i - 1] <= _BIRTH_CUE_BEFORE
         j = bisect.bisect_left(age_starts, m.end())
@@ -395,6 +394,18 @@ def _dates_of_birth(text: str) -> list[Finding]:
         if cue_before or age_after:
             found.append(Finding("date_of_birth", m.start(), m.end()))
     return found
+
+
+def _dates(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The real dates `pattern` finds. A candidate that is no date ("room 1 DOB 19" read as day 1 of a month
+    "DOB") is passed over by one character, not by its length, so the date inside it is still seen."""
+    position = 0
+    while (m := pattern.search(text, position)) is not None:
+        if _is_date(m):
+            yield m
+            position = m.end()
+        else:
+            position = m.start() + 1
 
 
 def _is_date(m: re.Match[str]) -> bool:

@@ -51,6 +51,10 @@ def found(message: str) -> list[tuple[str, str]]:
         ("date of birth: 3rd March 1941", "date_of_birth", "3rd March 1941"),
         ("she was born on 12 March 1938", "date_of_birth", "12 March 1938"),
         ("born March 12, 1938", "date_of_birth", "March 12, 1938"),
+        # a number just before the cue first reads as a day and a "month" of its own (found by the
+        # hostile bench in the store): the real date after it is still found
+        ("room 1 DOB 19 March 1953", "date_of_birth", "19 March 1953"),
+        ("she lives at CW12 8ST DOB 23 November 1924", "date_of_birth", "23 November 1924"),
         ("Mary, 14.02.1936 (aged 88)", "date_of_birth", "14.02.1936"),
         ("dob: 1945-03-12", "date_of_birth", "1945-03-12"),
         # postcodes
