@@ -193,21 +193,29 @@ async def bot_framework_token(session: ClientSession, settings: Settings) -> Che
     )
 
 
-async def slack_auth_test(session: ClientSession, settings: Settings) -> Check:
-    """Slack's auth.test with the bot token: the token works, and for which workspace and bot user."""
+async def _slack_call(
+    session: ClientSession, settings: Settings, method: str, token: str
+) -> tuple[int, dict[str, object]] | str:
+    """One Slack Web API call: its status and body, or why it could not be made."""
     from aiohttp import ClientError
 
-    if not settings.slack_enabled:
-        return Check(None, "Slack: off, nothing to check")
-    url = f"{settings.slack_api_base}auth.test"
-    shown = display_url(url)
-    headers = {"Authorization": f"Bearer {settings.slack_bot_token}"}
+    url = f"{settings.slack_api_base}{method}"
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         async with session.post(url, headers=headers, allow_redirects=False) as response:
-            body = await _json(response)
-            status = response.status
+            return response.status, await _json(response)
     except (ClientError, TimeoutError) as error:
-        return Check(False, f"Slack: cannot reach {shown}: {_error(error)}")
+        return f"cannot reach {display_url(url)}: {_error(error)}"
+
+
+async def slack_auth_test(session: ClientSession, settings: Settings) -> Check:
+    """Slack's auth.test with the bot token: the token works, and for which workspace and bot user."""
+    if not settings.slack_enabled:
+        return Check(None, "Slack: off, nothing to check")
+    answer = await _slack_call(session, settings, "auth.test", settings.slack_bot_token)
+    if isinstance(answer, str):
+        return Check(False, f"Slack: {answer}")
+    status, body = answer
     if status == 200 and body.get("ok") is True:
         return Check(
             True,
@@ -222,17 +230,10 @@ async def slack_auth_test(session: ClientSession, settings: Settings) -> Check:
 
 async def slack_socket_mode(session: ClientSession, settings: Settings) -> Check:
     """The app-level token: Slack hands out a Socket Mode address for it (which is then left unused)."""
-    from aiohttp import ClientError
-
-    url = f"{settings.slack_api_base}apps.connections.open"
-    shown = display_url(url)
-    headers = {"Authorization": f"Bearer {settings.slack_app_token}"}
-    try:
-        async with session.post(url, headers=headers, allow_redirects=False) as response:
-            body = await _json(response)
-            status = response.status
-    except (ClientError, TimeoutError) as error:
-        return Check(False, f"Slack Socket Mode: cannot reach {shown}: {_error(error)}")
+    answer = await _slack_call(session, settings, "apps.connections.open", settings.slack_app_token)
+    if isinstance(answer, str):
+        return Check(False, f"Slack Socket Mode: {answer}")
+    status, body = answer
     if status == 200 and body.get("ok") is True:
         return Check(True, "Slack Socket Mode: apps.connections.open ok: the app token can connect")
     return Check(

@@ -6,26 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from planted import MESSAGES, SECRETS, everything_logged
 from slack_fakes import FakeSlack, SlackClient, texts
 
-from adapters import logs
 from bot.engine import Engine
 from bot.store import MemoryStore
-
-SECRETS = ("Mary Jones", "12/03/1945", "422 395 6647", "LS6 2QB", "Sunflower-Otter-93", "purple monkey")
-MESSAGES = (
-    "resident Mary Jones, DOB 12/03/1945, NHS 422 395 6647, lives at LS6 2QB; my password is "
-    "Sunflower-Otter-93, can you move her room",
-    "resident Mary Jones cannot open the discharge letter attachment, the password for the shared mailbox "
-    "is purple monkey dishwasher",
-)
-
-
-def _everything_logged(records: list[logging.LogRecord]) -> str:
-    formatter = logs.JsonFormatter()
-    return "\n".join(
-        f"{record.getMessage()}\n{record.__dict__!r}\n{formatter.format(record)}" for record in records
-    )
 
 
 @pytest.mark.parametrize("kind", ["message_im", "app_mention", "slash"])
@@ -50,7 +35,7 @@ async def test_planted_secrets_reach_neither_the_logs_nor_the_store_and_the_send
     else:
         warned = await fake_slack.wait_for("chat.postMessage", 2)
 
-    logged = _everything_logged(caplog.records)
+    logged = everything_logged(caplog.records)
     kept = repr(slack_store.questions) + repr(slack_store.events) + repr(slack_store._contexts)
     for secret in SECRETS:
         assert secret not in logged, secret
