@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import aiohttp
+from scraped import platform_metrics
 from slack_fakes import SlackClient, serve
 
 from adapters.server import create_app
 from adapters.settings import Settings
 from bot.engine import Engine
-
-
-async def _metrics(slack: SlackClient) -> dict[str, float]:
-    base = slack.url.removesuffix("/slack/events")
-    async with slack.session.get(f"{base}/metrics") as response:
-        text = await response.text()
-    return {
-        name: float(value)
-        for name, value in re.findall(r"^(nhsmail_bot_\S+) (\S+)$", text, flags=re.MULTILINE)
-        if 'platform="slack"' in name
-    }
 
 
 async def test_metrics_count_what_slack_sent(slack: SlackClient) -> None:
@@ -32,7 +21,7 @@ async def test_metrics_count_what_slack_sent(slack: SlackClient) -> None:
     await slack.fake.wait_for("chat.postMessage", 1)
     await asyncio.sleep(0.2)
 
-    counts = await _metrics(slack)
+    counts = await platform_metrics(slack.session, slack.url.removesuffix("/slack/events"), "slack")
 
     assert counts['nhsmail_bot_messages_total{outcome="answer",platform="slack"}'] == 1
     assert counts['nhsmail_bot_messages_total{outcome="fallback",platform="slack"}'] == 1

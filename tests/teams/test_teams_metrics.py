@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
+from scraped import platform_metrics
 from teams_fakes import Teams, payload
-
-
-async def _metrics(teams: Teams) -> dict[str, float]:
-    async with teams.session.get(f"{teams.url}/metrics") as response:
-        text = await response.text()
-    return {
-        name: float(value)
-        for name, value in re.findall(r"^(nhsmail_bot_\S+) (\S+)$", text, flags=re.MULTILINE)
-        if 'platform="teams"' in name
-    }
 
 
 async def test_metrics_count_what_teams_sent(teams: Teams) -> None:
@@ -29,7 +18,7 @@ async def test_metrics_count_what_teams_sent(teams: Teams) -> None:
     teams.connector.status = 500
     await teams.post(payload("personal_message", url, text="forgotten password"))
 
-    counts = await _metrics(teams)
+    counts = await platform_metrics(teams.session, teams.url, "teams")
 
     assert counts['nhsmail_bot_messages_total{outcome="answer",platform="teams"}'] == 1
     assert counts['nhsmail_bot_messages_total{outcome="fallback",platform="teams"}'] == 1
