@@ -126,9 +126,9 @@ class TeamsEndpoint:
         if self.local_mode:
             return None
         assert self.token is not None
-        if self.keys.problem:
-            return self.keys.problem
-        return None if self.token.valid() else self.token.problem or "no token yet"
+        # a token that merely expired while the bot was idle is renewed on the next reply: only a failed
+        # fetch (or none yet) makes the bot unready
+        return self.keys.problem or self.token.problem
 
     async def handle(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json":

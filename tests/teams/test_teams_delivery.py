@@ -125,3 +125,19 @@ async def test_ready_once_the_keys_and_the_token_are_fetched(secured_teams: Team
         await asyncio.sleep(0.05)
 
     assert (await teams.get("/readyz")).status == 200
+
+
+async def test_a_token_that_expired_while_idle_leaves_the_bot_ready_and_is_renewed(
+    secured_teams: Teams,
+) -> None:
+    teams = secured_teams
+    await test_ready_once_the_keys_and_the_token_are_fetched(teams)
+    token = teams.app[TEAMS].token
+    assert token is not None and teams.login is not None
+    token.invalidate()  # as an hour without a message leaves it
+
+    assert (await teams.get("/readyz")).status == 200
+    response = await teams.post(payload("personal_message", teams.connector.url), token=teams.genuine_token())
+
+    assert response.status == 200
+    assert len(teams.login.tokens) == 2  # fetched again for the reply
