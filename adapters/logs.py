@@ -31,6 +31,7 @@ QUIET_LOGGERS = (
     "botframework",
     "msrest",
     "msal",
+    "alembic",  # its start-up chatter; the store logs the migration it ran itself
     "urllib3",
     "aiohttp.access",
     "aiohttp.server",
