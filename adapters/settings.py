@@ -363,18 +363,31 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def is_safe_url(value: str) -> bool:
-    """https with a host, or http on loopback; no user info or backslashes, which clients read differently."""
-    if "\\" in value or any(ord(c) < 33 for c in value):
-        return False
+def url_problem(value: str) -> str | None:
+    """Why an outbound URL must not be called, or None. Parsed as aiohttp parses it (yarl), so what is
+    checked is where a call would go: an absolute http(s) URL with a host, and no user info, backslash,
+    space or control character, which clients read differently."""
+    from yarl import URL  # aiohttp's own; imported here so `ask` starts without it
+
+    if "\\" in value or any(ord(c) < 0x21 for c in value):
+        return "has a backslash, a space or a control character"
     try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
+        parsed = URL(value)
+    except (ValueError, TypeError):
+        return "is not a URL"
+    if parsed.scheme not in ("http", "https") or not parsed.is_absolute() or not parsed.host:
+        return "is not an absolute http(s) URL"
+    if parsed.user is not None or parsed.password is not None:
+        return "carries credentials"
+    return None
+
+
+def is_safe_url(value: str) -> bool:
+    """https with a host, or http on loopback, as url_problem allows."""
+    if url_problem(value) is not None:
         return False
-    if not host or parts.username is not None or parts.password is not None:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host))
+    parts = urlsplit(value)
+    return parts.scheme == "https" or is_loopback_host(parts.hostname)
 
 
 def display_url(url: str) -> str:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
-from adapters.settings import is_loopback_host
+from adapters.settings import is_loopback_host, url_problem
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +39,11 @@ class DeliveryFailed(Exception):
 def service_url_problem(url: str, allowed_hosts: Iterable[str] | None) -> str | None:
     """Why the bot must not call this serviceUrl, or None. Parsed as aiohttp parses it (yarl), so what is
     checked is where the call would go. `allowed_hosts` None means local mode: loopback only."""
-    if "\\" in url or any(ord(c) < 0x21 for c in url):
-        return "serviceUrl has a backslash, a space or a control character"
-    try:
-        parsed = URL(url)
-    except (ValueError, TypeError):
-        return "serviceUrl is not a URL"
+    problem = url_problem(url)
+    if problem:
+        return f"serviceUrl {problem}"
+    parsed = URL(url)
     host = parsed.host or ""
-    if parsed.scheme not in ("http", "https") or not parsed.is_absolute() or not host:
-        return "serviceUrl is not an absolute http(s) URL"
-    if parsed.user is not None or parsed.password is not None:
-        return "serviceUrl carries credentials"
     if parsed.query_string or parsed.fragment:
         return "serviceUrl has a query or fragment"
     loopback = is_loopback_host(host)
