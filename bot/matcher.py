@@ -7,7 +7,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, pairwise
+from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -157,7 +157,9 @@ class Normaliser:
     def __init__(self, kb: KnowledgeBase) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._stems: dict[str, str] = {}
-        self._spellings: dict[str, str] = {}
+        # each word's reading (see `_read`), with and without spelling correction
+        self._spelled: dict[str, tuple[str, str | None]] = {}
+        self._readings: dict[str, tuple[str, str | None]] = {}
         # synonym phrases, as tuples of stems (so "emials" meets "emial"), to their group's canonical terms
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         for canonical, variants in kb.synonyms.items():
@@ -183,7 +185,7 @@ class Normaliser:
         """Add the knowledge base's words, the only words a typo may be corrected into."""
         self.vocabulary.update(w for w in words if w not in STOPWORDS)
         self._speller = None
-        self._spellings.clear()
+        self._spelled.clear()
 
     def learn_compounds(self, texts: Iterable[list[str]]) -> None:
         """The knowledge base's long words that may be typed as two ("out look" is Outlook), unless
@@ -228,7 +230,7 @@ class Normaliser:
     def know(self, terms: frozenset[str]) -> None:
         """The knowledge base's terms: a message word whose stem is one of them is not a typo."""
         self.known = terms
-        self._spellings.clear()
+        self._spelled.clear()
 
     def terms(self, text: str, spell: bool = False) -> list[str]:
         """The message's terms in order. Unknown words are kept (they tell that a message is about
@@ -241,28 +243,32 @@ class Normaliser:
         messages (the knowledge base's own words need none)."""
         if spell:
             words = self._rejoin(words)
-            spellings = self._spellings
-            words = [
-                spellings[w] if w in spellings else _remember(spellings, w, self._spell(w)) for w in words
-            ]
-        stems = [self.stem(w) for w in words]
+        readings = self._spelled if spell else self._readings
+        read = [readings[w] if w in readings else _remember(readings, w, self._read(w, spell)) for w in words]
+        stems = [stem for stem, _ in read]
         terms: list[str] = []
         i = 0
-        while i < len(words):
-            for n in self._phrase_lengths.get(stems[i], ()):
+        while i < len(read):
+            stem, term = read[i]
+            for n in self._phrase_lengths.get(stem, ()):
                 folded = self._phrases.get(tuple(stems[i : i + n]))
                 if folded is not None:
                     terms += folded
                     i += n
                     break
             else:
-                word = words[i]
-                if word in NEGATIONS:
-                    terms.append("not")
-                elif word not in STOPWORDS:
-                    terms.append(stems[i])
+                if term is not None:
+                    terms.append(term)
                 i += 1
         return terms
+
+    def _read(self, word: str, spell: bool) -> tuple[str, str | None]:
+        """A word's stem (synonym phrases are made of stems) and its term: its stem, "not" for a
+        negation, None for a small word."""
+        if spell:
+            word = self._spell(word)
+        stem = self.stem(word)
+        return stem, "not" if word in NEGATIONS else None if word in STOPWORDS else stem
 
     def _rejoin(self, words: list[str]) -> list[str]:
         """Words that dictation and hurried typing split, joined again: letters spelled out ("n h s",
@@ -415,16 +421,20 @@ class Matcher:
         self._log_rates = np.log(rates, out=rates)
         self._empty = len(norms)
         self._inverse_norms = 1.0 / np.array([*norms, 1.0])
-        # each term's phrasings, one term after another, and what it adds to their dot product with a
-        # message (its idf squared); term i's share is [self._starts[i]:self._starts[i + 1]]
-        per_term = [len(postings.get(i, ())) for i in range(len(idf))]
-        self._starts = [0, *accumulate(per_term)]
-        self._phrasings = np.array([p for i in range(len(idf)) for p in postings.get(i, ())], dtype=np.intp)
-        self._adds = np.repeat(idf**2, per_term)
+        # each term's phrasings, and what it adds to their dot product with a message: its idf squared
+        self._postings = [np.array(postings.get(i, ()), dtype=np.intp) for i in range(len(idf))]
+        self._posting_counts = np.array([len(p) for p in self._postings])
+        self._squares = idf**2
         self._idf = idf
-        width = max(max(len(m) for m in slots), len(self.NEIGHBOUR_WEIGHTS))
-        self._slots = np.array([m + [self._empty] * (width - len(m)) for m in slots], dtype=np.intp)
-        # in the order of a sorted row's last few cosines: the closest phrasing last
+        # every topic's phrasings in one run each, padded to the neighbours counted with the empty phrasing:
+        # sorted by topic, then by cosine, a topic's closest phrasings are the last of its run
+        k = len(self.NEIGHBOUR_WEIGHTS)
+        runs = [m + [self._empty] * (k - len(m)) for m in slots]
+        self._run_phrasings = np.array([p for run in runs for p in run], dtype=np.intp)
+        self._run_topics = np.repeat(np.arange(len(runs), dtype=np.float64), [len(run) for run in runs])
+        ends = np.cumsum([len(run) for run in runs])
+        self._closest = ends[:, None] + np.arange(-k, 0)[None, :]  # a topic's row: the closest phrasing last
+        self._closest_topics = self._run_topics[self._closest]
         self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS[::-1]) / sum(self.NEIGHBOUR_WEIGHTS)
 
     def _phrase(self, text: str) -> str:
@@ -459,15 +469,16 @@ class Matcher:
                 order = np.argsort(-scores)[:limit]
         if len(order) > 1 and self._tell_apart(scores, order, ids):
             order = np.argsort(-scores)[:limit]
+        chosen = order.tolist()  # plain ints and floats: numpy scalars are slow one by one
         return [
             Match(
                 self._topics[i][0],
-                min(1.0, float(scores[i])),
+                min(1.0, score),
                 self._topics[i][1],
                 not self._anchors[i].isdisjoint(terms),
             )
-            for i in order
-            if scores[i] > 0
+            for i, score in zip(chosen, scores[chosen].tolist(), strict=True)
+            if score > 0
         ]
 
     def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:
@@ -495,17 +506,20 @@ class Matcher:
         )
         query_mass = self._damp(float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
 
-        shares = [slice(self._starts[i], self._starts[i + 1]) for i in ids]
         dots = np.bincount(
-            np.concatenate([self._phrasings[share] for share in shares]),
-            weights=np.concatenate([self._adds[share] for share in shares]),
+            np.concatenate([self._postings[i] for i in ids]),
+            weights=np.repeat(self._squares[ids], self._posting_counts[ids]),
             minlength=self._empty + 1,
         )
-        # single precision: sorting it costs half as much, and scores need no more than six digits
-        cosines = (dots * self._inverse_norms).astype(np.float32)[self._slots]
-        cosines.sort(axis=1)  # rows are short: a sort costs less than a partition
-        cosines /= query_norm
-        neighbours = cosines[:, -len(self._neighbour_weights) :] @ self._neighbour_weights
+        # single precision: scores need no more than six digits
+        cosines = (dots * self._inverse_norms).astype(np.float32)[self._run_phrasings]
+        # one sort of all phrasings, by topic (a step wider than any cosine), then by cosine
+        step = float(cosines.max()) + 1.0
+        keyed = self._run_topics * step + cosines
+        keyed.sort()
+        closest = (keyed[self._closest] - self._closest_topics * step).astype(np.float32)
+        closest /= query_norm
+        neighbours = closest @ self._neighbour_weights
         coverage = self._typical[ids].sum(axis=0) / query_mass
         return self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage, terms, ids
 
