@@ -214,6 +214,8 @@ class Engine:
         """Two questions in one message: each clause that is a clear question of its own is answered or
         offered, so neither is dropped. The whole message's answer stands when it is one of them."""
         clauses = [c for c in _CLAUSE_BREAK.split(message) if c and len(c.split()) >= self.CLAUSE_WORDS]
+        # only a clause that says it is about NHSmail can be answered alone: most messages have one at most
+        clauses = [c for c in clauses if self.matcher.anchored(c)] if len(clauses) >= 2 else []
         if len(clauses) < 2:
             return reply
         answers: dict[str, Reply] = {}

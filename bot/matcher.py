@@ -6,9 +6,8 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from itertools import pairwise
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import Stemmer
@@ -36,9 +35,9 @@ _MENTION = re.compile(r"<at>.*?</at>|<[@#!][^>]*>|(?<!\w)@[\w.-]+(?:\s+bot\b)?",
 _URL = re.compile(r"<?https?://\S+|www\.\S+", re.IGNORECASE)
 # "can't" and "cant" -> "can not", "won't" -> "will not", "isn't" and "isnt" -> "is not", "I've" -> "I":
 # staff often type negations without the apostrophe, and "haven't had the text" is not "had the text"
-_CONTRACTION = re.compile(
-    r"\b(can|won|shan)[’']?t\b|(n)[’']t\b|[’'](?:ve|ll|re|d|m|s)\b"
-    r"|\b(have|has|had|do|does|did|is|are|was|were|could|should|would|must|need|ai)nt\b"
+_CONTRACTION = re.compile(  # the look-ahead for a first letter lets the regex engine skip the rest quickly
+    r"(?=[cwsn’'hdiam])(?:\b(can|won|shan)[’']?t\b|(n)[’']t\b|[’'](?:ve|ll|re|d|m|s)\b"
+    r"|\b(have|has|had|do|does|did|is|are|was|were|could|should|would|must|need|ai)nt\b)"
 )
 _NEGATED = {"can": "can not", "won": "will not", "shan": "shall not", "n": " not"}
 _WORD = re.compile(r"[a-z0-9]+")
@@ -103,8 +102,7 @@ def _remember(cache: dict[str, _T], word: str, value: _T) -> _T:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):  # a tuple: rank makes several a message, and a frozen dataclass is slow to build
     topic: str
     score: float
     in_scope: bool
@@ -379,6 +377,7 @@ class Matcher:
         anchors = {self._phrase(text) for text in kb.anchors}
         keywords = {e.id: {self._phrase(k) for k in e.keywords if " " in k.strip()} for e in kb.entries}
         self._anchors = [frozenset(anchors | keywords.get(topic, set())) for topic, _, _ in topics]
+        self._any_anchor = frozenset().union(*self._anchors)
         self.normaliser.know(frozenset(self.idf))
 
         self._term_ids = {t: i for i, t in enumerate(self.idf)}
@@ -423,18 +422,21 @@ class Matcher:
         self._inverse_norms = 1.0 / np.array([*norms, 1.0])
         # each term's phrasings, and what it adds to their dot product with a message: its idf squared
         self._postings = [np.array(postings.get(i, ()), dtype=np.intp) for i in range(len(idf))]
-        self._posting_counts = np.array([len(p) for p in self._postings])
-        self._squares = idf**2
-        self._idf = idf
-        # every topic's phrasings in one run each, padded to the neighbours counted with the empty phrasing:
-        # sorted by topic, then by cosine, a topic's closest phrasings are the last of its run
+        self._posting_adds = [np.full(len(p), w * w) for p, w in zip(self._postings, idf, strict=True)]
+        self._idf = idf.tolist()  # plain floats: a message has a few terms, summed faster one by one
+        # every topic's phrasings in one run each, padded to the neighbours counted with the empty phrasing,
+        # and each run set a step above the one before: sorted, a topic's closest phrasings are the last of
+        # its run. A phrasing's cosine with a message, before it is divided by the message's norm, is at
+        # most the norm of every term at once: the step is wider.
         k = len(self.NEIGHBOUR_WEIGHTS)
         runs = [m + [self._empty] * (k - len(m)) for m in slots]
+        step = 2.0 ** math.ceil(math.log2(math.sqrt(float(idf @ idf)) + 1.0))
         self._run_phrasings = np.array([p for run in runs for p in run], dtype=np.intp)
-        self._run_topics = np.repeat(np.arange(len(runs), dtype=np.float64), [len(run) for run in runs])
+        self._run_inverse_norms = self._inverse_norms[self._run_phrasings]
+        self._run_offsets = np.repeat(np.arange(len(runs)) * step, [len(run) for run in runs])
         ends = np.cumsum([len(run) for run in runs])
         self._closest = ends[:, None] + np.arange(-k, 0)[None, :]  # a topic's row: the closest phrasing last
-        self._closest_topics = self._run_topics[self._closest]
+        self._closest_offsets = self._run_offsets[self._closest]
         self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS[::-1]) / sum(self.NEIGHBOUR_WEIGHTS)
 
     def _phrase(self, text: str) -> str:
@@ -445,6 +447,10 @@ class Matcher:
     def _damp(self, size: float, reference: float) -> float:
         """`size` up to `reference`; beyond it, growing more slowly."""
         return size if size <= reference else reference * (size / reference) ** self.LONG_DAMPING
+
+    def anchored(self, text: str) -> bool:
+        """Whether the text says it is about NHSmail at all: an anchor of some topic (see `Match`)."""
+        return not self._any_anchor.isdisjoint(_with_pairs(self.normaliser.terms(text, spell=True)))
 
     def unknown(self, text: str) -> int:
         """How many of the message's words no topic uses ("hoist", "weather"): its subject is not NHSmail."""
@@ -500,28 +506,23 @@ class Matcher:
                 unknown += 1
         if not ids:
             return None
-        weights = self._idf[ids]
+        idf = self._idf
         query_norm = self._damp(
-            math.sqrt(float(weights @ weights) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
+            math.sqrt(sum(idf[i] * idf[i] for i in ids) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
         )
-        query_mass = self._damp(float(weights.sum()) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
-
+        query_mass = self._damp(sum(idf[i] for i in ids) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
         dots = np.bincount(
             np.concatenate([self._postings[i] for i in ids]),
-            weights=np.repeat(self._squares[ids], self._posting_counts[ids]),
+            weights=np.concatenate([self._posting_adds[i] for i in ids]),
             minlength=self._empty + 1,
         )
-        # single precision: scores need no more than six digits
-        cosines = (dots * self._inverse_norms).astype(np.float32)[self._run_phrasings]
-        # one sort of all phrasings, by topic (a step wider than any cosine), then by cosine
-        step = float(cosines.max()) + 1.0
-        keyed = self._run_topics * step + cosines
+        keyed = dots[self._run_phrasings] * self._run_inverse_norms + self._run_offsets
         keyed.sort()
-        closest = (keyed[self._closest] - self._closest_topics * step).astype(np.float32)
-        closest /= query_norm
-        neighbours = closest @ self._neighbour_weights
-        coverage = self._typical[ids].sum(axis=0) / query_mass
-        return self.PHRASING_WEIGHT * neighbours + (1 - self.PHRASING_WEIGHT) * coverage, terms, ids
+        neighbours = (keyed[self._closest] - self._closest_offsets) @ self._neighbour_weights
+        coverage = self._typical[ids].sum(axis=0)
+        neighbours *= self.PHRASING_WEIGHT / query_norm
+        coverage *= (1 - self.PHRASING_WEIGHT) / query_mass
+        return neighbours + coverage, terms, ids
 
     def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> bool:
         """Two close topics (siblings: a forgotten password, a reset that still fails) are told apart by
