@@ -154,6 +154,7 @@ class Normaliser:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._stemmer = Stemmer.Stemmer("english")
+        self._last_read: tuple[str, list[str]] = ("", [])
         self._stems: dict[str, str] = {}
         # each word's reading (see `_read`), with and without spelling correction
         self._spelled: dict[str, tuple[str, str | None]] = {}
@@ -207,7 +208,13 @@ class Normaliser:
         return _CONTRACTION.sub(_expand, text)
 
     def words(self, text: str) -> list[str]:
-        return _WORD.findall(self.clean(text))
+        # the engine and the matcher both read a message: the last one read is remembered (one tuple, so
+        # that threads never see a text with another's words)
+        last_text, last_words = self._last_read
+        if text != last_text:
+            last_words = _WORD.findall(self.clean(text))
+            self._last_read = (text, last_words)
+        return list(last_words)
 
     @property
     def speller(self) -> Speller:
@@ -384,7 +391,8 @@ class Matcher:
         squares = [w * w for w in self.idf.values()]  # plain floats: numpy scalars are slow one by one
         idf = np.array(list(self.idf.values()))
 
-        # phrasings are numbered topic by topic; one extra, empty phrasing pads the per-topic table below
+        # phrasings are numbered topic by topic; one extra, empty phrasing pads a topic with fewer than the
+        # neighbours counted (see `_run_phrasings`)
         postings: dict[int, list[int]] = defaultdict(list)
         norms: list[float] = []
         slots: list[list[int]] = []
@@ -407,9 +415,6 @@ class Matcher:
             typical += ((i, index, min(1.0, 0.5 + count / len(lists))) for i, count in share.items())
             counted += ((i, index, count) for i, count in share.items())
             sizes.append(len(lists))
-        self._typical = np.zeros((len(idf), len(topics)))  # term by topic: a message's terms are rows
-        rows, columns, shares = zip(*typical, strict=True)
-        self._typical[rows, columns] = idf[list(rows)] * shares
         # how often each term is in a topic's phrasings, as a log rate (naive Bayes over the words present,
         # add-half smoothing): tells two close topics apart by the words typical of one and not the other
         # (single precision, in place: the table is as big as the index's others)
@@ -420,9 +425,16 @@ class Matcher:
         self._log_rates = np.log(rates, out=rates)
         self._empty = len(norms)
         self._inverse_norms = 1.0 / np.array([*norms, 1.0])
-        # each term's phrasings, and what it adds to their dot product with a message: its idf squared
-        self._postings = [np.array(postings.get(i, ()), dtype=np.intp) for i in range(len(idf))]
-        self._posting_adds = [np.full(len(p), w * w) for p, w in zip(self._postings, idf, strict=True)]
+        # what each term adds to a message's sums: its idf squared to each of its phrasings' dot products,
+        # and its idf, as typical of the topic as it is, to each of its topics' coverage. The coverages are
+        # counted after the phrasings and the empty one, so that one count makes both.
+        adds: dict[int, list[float]] = {i: [float(idf[i]) ** 2] * len(p) for i, p in postings.items()}
+        for i, topic, share in typical:
+            postings[i].append(self._empty + 1 + topic)
+            adds[i].append(float(idf[i]) * share)
+        self._postings = [np.array(postings[i], dtype=np.intp) for i in range(len(idf))]
+        self._posting_adds = [np.array(adds[i]) for i in range(len(idf))]
+        self._counted = self._empty + 1 + len(topics)
         self._idf = idf.tolist()  # plain floats: a message has a few terms, summed faster one by one
         # every topic's phrasings in one run each, padded to the neighbours counted with the empty phrasing,
         # and each run set a step above the one before: sorted, a topic's closest phrasings are the last of
@@ -511,15 +523,15 @@ class Matcher:
             math.sqrt(sum(idf[i] * idf[i] for i in ids) + unknown * self.UNKNOWN_WEIGHT**2), self.NORM_REF
         )
         query_mass = self._damp(sum(idf[i] for i in ids) + unknown * self.UNKNOWN_WEIGHT, self.MASS_REF)
-        dots = np.bincount(
+        sums = np.bincount(
             np.concatenate([self._postings[i] for i in ids]),
             weights=np.concatenate([self._posting_adds[i] for i in ids]),
-            minlength=self._empty + 1,
+            minlength=self._counted,
         )
+        dots, coverage = sums, sums[self._empty + 1 :]
         keyed = dots[self._run_phrasings] * self._run_inverse_norms + self._run_offsets
         keyed.sort()
         neighbours = (keyed[self._closest] - self._closest_offsets) @ self._neighbour_weights
-        coverage = self._typical[ids].sum(axis=0)
         neighbours *= self.PHRASING_WEIGHT / query_norm
         coverage *= (1 - self.PHRASING_WEIGHT) / query_mass
         return neighbours + coverage, terms, ids
