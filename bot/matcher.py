@@ -29,6 +29,16 @@ STOPWORDS = frozenset(
     m u ur
     """.split()
 )
+# chat and text-speak spellings of everyday words, as staff type them on a phone
+_TEXTSPEAK = dict(
+    pair.split("=")
+    for pair in """
+    4=for 2=to r=are n=and y=why wot=what wat=what wats=what whats=what wiv=with b4=before abt=about
+    cos=because coz=because bc=because ppl=people msg=message num=number tmrw=tomorrow thru=through
+    cud=could wud=would shud=should hav=have av=have dnt=dont cnt=cant sumone=someone some1=someone
+    any1=anyone ne1=anyone wen=when wer=where
+    """.split()
+)
 NEGATIONS = frozenset({"not", "no", "never", "cannot", "unable", "nor", "without"})
 
 _MENTION = re.compile(r"<at>.*?</at>|<[@#!][^>]*>|(?<!\w)@[\w.-]+(?:\s+bot\b)?", re.IGNORECASE | re.DOTALL)
@@ -271,7 +281,9 @@ class Normaliser:
         """A word's stem (synonym phrases are made of stems) and its term: its stem, "not" for a
         negation, None for a small word."""
         if spell:
-            word = self._spell(word)
+            word = self._spell(_TEXTSPEAK.get(word, word))
+            if word.isdigit() and word not in self.vocabulary:
+                return word, None  # a count or a room number says nothing of the subject
         stem = self.stem(word)
         return stem, "not" if word in NEGATIONS else None if word in STOPWORDS else stem
 
