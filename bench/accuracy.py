@@ -12,6 +12,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bot.engine import Engine
+from bot.knowledge import load_knowledge
 from bot.models import ReplyKind
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -88,8 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("questions", type=Path, nargs="*", help="question sets (default: tests/data/*.yaml)")
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
+    parser.add_argument("--words-alone", action="store_true", help="without the word vectors' opinion")
     args = parser.parse_args()
-    engine = Engine.load()
+    engine = Engine(load_knowledge(), word_vectors=not args.words_alone)
     total = Score()
     names = ["correct", "rescued", "wrong", "declined"]
     print(f"{'set':24} {'in':>4} {'out':>4}  " + "  ".join(f"{n:>12}" for n in names))

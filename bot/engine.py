@@ -46,6 +46,8 @@ class Engine:
     # best is answered even from the clarify band (long messages score lower, but one topic can stand out)
     TIE = 0.9
     LEAD = 0.5
+    # with word vectors, the best topic is answered when it is at least this likely to be right
+    SURE_AT = 0.75
     # did-you-mean lists topics scoring at least this share of the best
     CHOICE_SHARE = 0.75
     # a message with no word of NHSmail's (no anchor) is answered only when it is this close to the topic
@@ -60,9 +62,10 @@ class Engine:
     CLAUSE_WORDS = 3
     TWO_QUESTIONS_WORDS = 30
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
+        """`word_vectors`: weigh the word vectors' opinion when they are installed (see bot/semantic.py)."""
         self.kb = kb
-        self.matcher = Matcher(kb)
+        self.matcher = Matcher(kb, word_vectors)
         self._entries = {e.id: e for e in kb.entries}
         words = self.matcher.normaliser.words
         self._by_title = {" ".join(words(t)): e for e in kb.entries for t in (e.title, e.short_title)}
@@ -86,7 +89,7 @@ class Engine:
 
     def warm(self) -> Engine:
         """Build now what is otherwise built on first use, so a server's first answer is as quick as any."""
-        _ = self.matcher.normaliser.speller
+        _ = self.matcher.normaliser.speller, self.matcher.semantic
         return self
 
     def topics(self) -> tuple[Suggestion, ...]:
@@ -146,7 +149,7 @@ class Engine:
         return Reply(ReplyKind.SMALLTALK, said, 1.0, paragraphs=(said,))
 
     def _rank(self, message: str) -> list[Match]:
-        return self.matcher.rank(message, question=self._question_of)
+        return self.matcher.rank(message, question=self._question_of, assess=True)
 
     @staticmethod
     def _question_of(message: str) -> str | None:
@@ -167,19 +170,19 @@ class Engine:
     def _decide(self, matches: list[Match]) -> Reply:
         in_scope = [m for m in matches if m.in_scope]
         best = in_scope[0] if in_scope else None
-        if (
-            best is None
-            or best.score < self.CLARIFY_AT
-            or (not best.anchored and best.score < self.UNANCHORED_AT)
-        ):
+        if best is None or self._declined(matches):
             return self._fallback(best.score if best else 0.0)
         out_of_scope = next((m for m in matches if not m.in_scope), None)
-        if out_of_scope and best.score < out_of_scope.score * self.TIE:
-            return self._fallback(best.score)  # a subject the FAQ does not cover fits the message better
         # the closest rival's score as a share of the best: another topic, or a subject the FAQ does not cover
         rivals = [m.score for m in (*in_scope[1:2], out_of_scope) if m is not None]
         runner_up = max(rivals, default=0.0) / best.score
-        if (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD:
+        if (
+            best.sure is not None
+        ):  # with word vectors: how likely the best topic is right, all evidence weighed
+            sure = best.sure >= self.SURE_AT
+        else:
+            sure = (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD
+        if sure:
             others = tuple(self._suggestion(m) for m in in_scope[1:MAX_CHOICES] if m.score >= self.ANSWER_AT)
             return self._answer(self._entries[best.topic], best.score, others)
         close = [m for m in in_scope[:MAX_CHOICES] if m.score >= best.score * self.CHOICE_SHARE]
@@ -189,6 +192,20 @@ class Engine:
             close = in_scope[:2]
         return self._clarify(tuple(self._suggestion(m) for m in close), best.score)
 
+    def _declined(self, matches: list[Match]) -> bool:
+        """Whether the message gets the fallback whatever else is weighed: no topic the FAQ answers fits
+        well enough, a message with no word of NHSmail's does not fit closely, or a subject the FAQ does not
+        cover fits better."""
+        best = next((m for m in matches if m.in_scope), None)
+        if (
+            best is None
+            or best.score < self.CLARIFY_AT
+            or (not best.anchored and best.score < self.UNANCHORED_AT)
+        ):
+            return True
+        outside = next((m for m in matches if not m.in_scope), None)
+        return outside is not None and best.score < outside.score * self.TIE
+
     def _follow_up(self, matches: list[Match], previous: Entry) -> Reply:
         """A short message that is unclear on its own, read after the answer on `previous`: its related
         topics get a head start; the topic just answered is not answered again. A fragment that still
@@ -196,7 +213,10 @@ class Engine:
         boosts = dict(zip(previous.related, self.FOLLOW_UP_BOOSTS, strict=False))
         shifted = sorted(
             (
-                Match(m.topic, min(1.0, m.score + boosts[m.topic]), True, True) if m.topic in boosts else m
+                # how sure the bot is of a message read alone says nothing of it read as a follow-up
+                Match(m.topic, min(1.0, m.score + boosts[m.topic]), True, True)
+                if m.topic in boosts
+                else m._replace(sure=None)
                 for m in matches
                 if m.topic != previous.id
             ),

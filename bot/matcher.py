@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from itertools import pairwise
@@ -14,6 +15,7 @@ import Stemmer
 from english_words import get_english_words_set
 
 from bot.knowledge import KnowledgeBase
+from bot.semantic import Semantic
 
 # Words that carry no meaning for routing. Negations are deliberately absent: "haven't had the text"
 # and "had the text" differ, so "not" is kept as a term of its own.
@@ -118,6 +120,8 @@ class Match(NamedTuple):  # a tuple: rank makes several a message, and a frozen 
     in_scope: bool
     # the message shows it is about NHSmail: an anchor word, or one of the topic's keywords of several words
     anchored: bool = True
+    # for the best topic the FAQ answers, with word vectors installed: how likely it is the right answer
+    sure: float | None = None
 
 
 class Speller:
@@ -364,13 +368,23 @@ class Matcher:
     # must be much likelier to take an entry's place
     OUT_OF_SCOPE_LOG_ODDS = 4.0
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
+    # lists, fitted on the question sets in tests/data by bench/calibrate.py
+    SURE_WEIGHTS = (-0.182, 3.261, -3.452, -1.925, 0.414, 3.662, 0.268, 1.074, 0.032, -0.686)
+
+    def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
         self.normaliser = Normaliser(kb)
         topics: list[tuple[str, bool, list[str]]] = [
             (e.id, True, [e.title, e.short_title, *e.alternates, " ".join(e.keywords)]) for e in kb.entries
         ]
         topics += [(o.id, False, [o.title, *o.phrasings]) for o in kb.out_of_scope]
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
+        self._index = {topic: i for i, (topic, _) in enumerate(self._topics)}
+        self._in_scope = np.array([in_scope for _, in_scope in self._topics])
+        # the phrasings as written (keywords are no sentence), for the word vectors, read on first use
+        self._sentences = [t[:-1] if in_scope else t for _, in_scope, t in topics] if word_vectors else None
+        self._semantic: Semantic | None = None
+        self._semantic_lock = threading.Lock()
         word_lists = [[self.normaliser.words(t) for t in texts] for _, _, texts in topics]
         self.normaliser.learn(w for lists in word_lists for words in lists for w in words)
         self.normaliser.learn_compounds(words for lists in word_lists for words in lists)
@@ -463,6 +477,16 @@ class Matcher:
         self._closest_offsets = self._run_offsets[self._closest]
         self._neighbour_weights = np.array(self.NEIGHBOUR_WEIGHTS[::-1]) / sum(self.NEIGHBOUR_WEIGHTS)
 
+    @property
+    def semantic(self) -> Semantic | None:
+        """The word vectors' second opinion, loaded on first use (a few tenths of a second); None when
+        they are not installed or not wanted."""
+        with self._semantic_lock:
+            if self._sentences is not None:
+                self._semantic = Semantic.load(self._sentences, self._in_scope)
+                self._sentences = None
+            return self._semantic
+
     def _phrase(self, text: str) -> str:
         """A short phrase as one term: its only word, or its first two words as a pair."""
         terms = self.normaliser.terms(text)
@@ -481,11 +505,16 @@ class Matcher:
         return sum(t not in self._term_ids for t in self.normaliser.terms(text, spell=True))
 
     def rank(
-        self, text: str, limit: int = 8, question: Callable[[str], str | None] | None = None
+        self,
+        text: str,
+        limit: int = 8,
+        question: Callable[[str], str | None] | None = None,
+        assess: bool = False,
     ) -> list[Match]:
         """The `limit` best topics sharing a term with the message, best first; [] means no match at all.
         `question` finds the part of the message that asks, when a situation comes before it: when the two
-        best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score."""
+        best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score. `assess`
+        says, with word vectors installed, how sure the bot can be of the best topic it answers (`sure`)."""
         scored = self._scores(text)
         if scored is None:
             return []
@@ -500,7 +529,7 @@ class Matcher:
         if len(order) > 1 and self._tell_apart(scores, order, ids):
             order = np.argsort(-scores)[:limit]
         chosen = order.tolist()  # plain ints and floats: numpy scalars are slow one by one
-        return [
+        matches = [
             Match(
                 self._topics[i][0],
                 min(1.0, score),
@@ -509,6 +538,54 @@ class Matcher:
             )
             for i, score in zip(chosen, scores[chosen].tolist(), strict=True)
             if score > 0
+        ]
+        evidence = self._evidence(text, matches, ids) if assess else None
+        if evidence is not None:
+            first = next(n for n, m in enumerate(matches) if m.in_scope)
+            odds = sum(w * e for w, e in zip(self.SURE_WEIGHTS, evidence, strict=True))
+            matches[first] = matches[first]._replace(
+                sure=1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, odds))))
+            )
+        return matches
+
+    def evidence(self, text: str, question: Callable[[str], str | None] | None = None) -> list[float] | None:
+        """What tells how likely the best topic the FAQ answers is the right one (see `_evidence`)."""
+        scored = self._scores(text)
+        return self._evidence(text, self.rank(text, question=question), scored[2]) if scored else None
+
+    def _evidence(self, text: str, matches: list[Match], ids: list[int]) -> list[float] | None:
+        """The best topic's score, how close the runner-up and the closest subject the FAQ does not cover
+        come, whether the message names NHSmail, the word odds between the two best, and what the word
+        vectors say: whether they put the same topic first, how close it is in meaning, and how much closer
+        a subject the FAQ does not cover is. None without a topic the FAQ answers."""
+        answered = [m for m in matches if m.in_scope]
+        semantic = self.semantic
+        if not answered or semantic is None:
+            return None
+        best = answered[0]
+        score = max(best.score, 1e-3)
+        second = answered[1] if len(answered) > 1 else None
+        outside = next((m.score for m in matches if not m.in_scope), 0.0)
+        a = self._index[best.topic]
+        log_odds = 0.0
+        if second is not None:
+            log_odds = float(
+                (self._log_rates[ids, a] - self._log_rates[ids, self._index[second.topic]]).sum()
+            )
+        closeness = semantic.closeness(text)
+        agrees = int(np.argmax(np.where(self._in_scope, closeness, -np.inf))) == a
+        closest_outside = float(np.max(closeness[~self._in_scope])) if not self._in_scope.all() else 0.0
+        return [
+            1.0,
+            score,
+            (second.score if second else 0.0) / score,
+            outside / score,
+            float(best.anchored),
+            score * score,
+            max(-8.0, min(8.0, log_odds)),
+            float(agrees),
+            float(closeness[a]),
+            closest_outside - float(closeness[a]),
         ]
 
     def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:

@@ -1,5 +1,5 @@
-"""Shared fixtures: one engine for the whole run (loading is the slow part, replies are pure), and a data
-folder of the run's own, so a server built without a store of its own keeps its SQLite file there."""
+"""Shared fixtures: one engine for the whole run (loading is the slow part, replies are pure), and data and
+cache folders of the run's own, so a server built without a store of its own keeps its SQLite file there."""
 
 from __future__ import annotations
 
@@ -13,14 +13,17 @@ from bot.engine import Engine
 
 @pytest.fixture(scope="session", autouse=True)
 def data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Never the user's own data folder: the default store lives under XDG_DATA_HOME (subprocesses too)."""
-    before = os.environ.get("XDG_DATA_HOME")
-    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
+    """Never the user's own folders: the default store lives under XDG_DATA_HOME, the phrasings' word
+    vectors under XDG_CACHE_HOME (subprocesses too)."""
+    before = {name: os.environ.get(name) for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME")}
+    for name in before:
+        os.environ[name] = str(tmp_path_factory.mktemp(name.lower()))
     yield
-    if before is None:
-        del os.environ["XDG_DATA_HOME"]
-    else:
-        os.environ["XDG_DATA_HOME"] = before
+    for name, value in before.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

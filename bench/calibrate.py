@@ -1,0 +1,83 @@
+"""Fit how sure the bot can be of its best topic (Matcher.SURE_WEIGHTS) on the question sets in tests/data,
+or those named, and print the weights with what each answering threshold (Engine.SURE_AT) would give.
+
+A logistic regression over the evidence Matcher._evidence lists: the label is whether the best topic the FAQ
+answers is one the message wants (never, for an out-of-scope message). Only messages the engine would not
+decline outright are counted, as only for those is the choice between answering and asking made.
+`--held-out` sets are scored with the fitted weights but not fitted on."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from bench.accuracy import question_sets
+from bot.engine import Engine
+
+L2 = 0.1  # a little shrinkage: the sets are a few thousand messages
+THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
+
+
+def examples(engine: Engine, paths: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evidence, label (the best topic is right) and whether the message is in scope, per message."""
+    rows, labels, in_scope = [], [], []
+    for _, questions in question_sets(*paths):
+        messages = [(q["text"], {q["topic"], *q.get("also", [])}) for q in questions["in_scope"]]
+        messages += [(text, set()) for text in questions["out_of_scope"]]
+        for text, wanted in messages:
+            matches = engine.matcher.rank(text, question=engine._question_of)
+            if engine._declined(matches):
+                continue
+            best = next(m for m in matches if m.in_scope)
+            rows.append(engine.matcher.evidence(text, question=engine._question_of))
+            labels.append(best.topic in wanted)
+            in_scope.append(bool(wanted))
+    return np.array(rows), np.array(labels, dtype=float), np.array(in_scope)
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Logistic regression by Newton's method, with L2 shrinkage."""
+    w = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        hessian = (x.T * (p * (1 - p))) @ x + L2 * np.eye(len(w))
+        w -= np.linalg.solve(hessian, x.T @ (p - y) + L2 * w)
+    return w
+
+
+def report(name: str, x: np.ndarray, y: np.ndarray, in_scope: np.ndarray, w: np.ndarray) -> None:
+    """Among the messages not declined outright: right and wrong answers at each threshold."""
+    p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+    cells = []
+    for threshold in THRESHOLDS:
+        answered = p >= threshold
+        right, wrong = int((answered & (y == 1)).sum()), int((answered & (y == 0)).sum())
+        cells.append(f"{threshold:.2f}: {right:4} right {wrong:3} wrong")
+    print(f"{name:10} {len(y):5} messages ({int(in_scope.sum())} in scope)  " + " | ".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("questions", type=Path, nargs="*", help="sets to fit on (default: tests/data)")
+    parser.add_argument("--held-out", type=Path, nargs="*", default=[], help="sets to score, not fit on")
+    args = parser.parse_args()
+    engine = Engine.load()
+    if engine.matcher.semantic is None:
+        sys.exit("word vectors are not installed: nothing to calibrate")
+    chosen = args.questions or sorted(Path(__file__).resolve().parents[1].glob("tests/data/questions*.yaml"))
+    x, y, in_scope = examples(engine, chosen)
+    w = fit(x, y)
+    print("SURE_WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")")
+    report("fitted", x, y, in_scope, w)
+    if args.held_out:
+        report("held out", *examples(engine, args.held_out), w)
+    print(f"\nthe threshold in use: Engine.SURE_AT = {engine.SURE_AT}")
+
+
+if __name__ == "__main__":
+    main()
