@@ -60,6 +60,7 @@ DICTATED = [
     ("where do I find the o d s code", "ods-code-find"),
     ("can I have it in the out look app on my p c", "outlook-desktop"),
     ("my e male wont send", "cannot-send"),
+    ("um where do I find our oh dee ess code", "ods-code-find"),
 ]
 
 
@@ -92,6 +93,21 @@ def test_word_forms_and_british_spelling_fold_together(engine: Engine) -> None:
     terms = engine.matcher.normaliser.terms
     assert terms("unlocking my account") == terms("unlock my account")
     assert terms("organisation") == terms("organization")
+
+
+def test_letters_names_join_only_into_a_word_the_knowledge_base_knows(engine: Engine) -> None:
+    terms = engine.matcher.normaliser.terms
+    assert terms("oh dee ess code", spell=True) == terms("ODS code", spell=True)
+    assert terms("see queue see", spell=True) == terms("CQC", spell=True)
+    assert terms("are you sure why", spell=True) == terms("are you sure why")  # no "ruy"
+
+
+def test_text_speak_reads_as_the_words_it_stands_for(engine: Engine) -> None:
+    terms = engine.matcher.normaliser.terms
+    assert terms("y do u need my mob num", spell=True) == terms(
+        "why do you need my mobile number", spell=True
+    )
+    assert terms("need 4 more accounts", spell=True) == terms("need more accounts", spell=True)
 
 
 def test_another_provider_is_no_nhsmail_idea(engine: Engine) -> None:
