@@ -20,7 +20,8 @@ to its message.
   output captured to a file, XDG_DATA_HOME a fresh folder (so its SQLite store is this run's). Teams
   activities are POSTed to /api/messages with a serviceUrl naming this bench's fake Bot Connector; Slack
   gets signed DMs, app_mentions and /nhsmail slash commands, with SLACK_API_URL naming this bench's fake
-  Web API, and each command's response_url on the same fake. The fakes record everything the bot sends.
+  Web API, and each command's response_url on the same fake (a command's answer comes back in its
+  acknowledgement; a click's would go to the response_url). The fakes record everything the bot sends.
   Every message has its own user and conversation, so the per-user rate limit never answers instead.
 
 Printed per platform and in total: messages sent; crashes (the CLI exiting non-zero or printing a
@@ -456,6 +457,7 @@ async def run_http(
 ) -> None:
     """Every message posted to the server, `concurrency` at a time; then what the bot sent is checked."""
     gate = asyncio.Semaphore(concurrency)
+    replied = set()  # a slash command's answer comes back in its acknowledgement
 
     async def send(message: Message) -> None:
         if platform == "teams":
@@ -486,6 +488,7 @@ async def run_http(
             figures.client_errors += 1
             figures.example("4xx", f"{platform}:{message.index} [{shapes}] {status} {answer[:120]!r}")
         if status < 300 and answer:
+            replied.add(message.index)
             try:
                 check_echoes(figures, platform, message.index, json.loads(answer), messages)
             except ValueError:
@@ -506,7 +509,6 @@ async def run_http(
         figures.example(
             "crash", f"{platform}: the server died, status {server.process and server.process.returncode}"
         )
-    replied = set()
     for sent_platform, index, body in fakes.sent[before:]:
         if sent_platform == platform:
             replied.add(index)

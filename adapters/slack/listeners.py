@@ -54,8 +54,8 @@ class SlackBot:
         return None
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        # acknowledge first: Slack gives up after 3 seconds; the answer follows through response_url
-        await ack()
+        # the answer goes back in the acknowledgement itself: the engine answers in a millisecond, well within
+        # Slack's 3 seconds, and no response_url call is needed (or can fail)
         started = time.monotonic()
         user = _str(command, "user_id")
         # the answer is the user's own, even in a channel: so is the conversation
@@ -63,24 +63,25 @@ class SlackBot:
         verdict = self.turns.admit(PLATFORM, user)
         if verdict is not Verdict.ALLOW:
             if verdict is Verdict.REFUSE:
-                refusal = self.engine.rate_limited()
-                await self._respond(command, response_type="ephemeral", text=to_text(refusal))
+                await ack(response_type="ephemeral", text=to_text(self.engine.rate_limited()))
+            else:
+                await ack()
             return
         question = to_question(_str(command, "text"))
         wants_help = question.lower() in ("", "help", "topics", "list")
         previous = await self.turns.context(conversation)
         reply = self._reply("help" if wants_help else question, previous)
         blocks = to_blocks(reply, share=True, list_topics=wants_help)
-        if await self._respond(command, response_type="ephemeral", text=to_text(reply), blocks=blocks):
-            await self.turns.answered(
-                PLATFORM,
-                "slash command",
-                reply,
-                started,
-                question=question,
-                user=user,
-                conversation=conversation,
-            )
+        await ack(response_type="ephemeral", text=to_text(reply), blocks=blocks)
+        await self.turns.answered(
+            PLATFORM,
+            "slash command",
+            reply,
+            started,
+            question=question,
+            user=user,
+            conversation=conversation,
+        )
 
     async def on_mention(self, event: dict[str, Any]) -> None:
         if _ignored(event):

@@ -220,6 +220,11 @@ class Answer:
     text: str
     seconds: float
 
+    @property
+    def body(self) -> dict[str, Any]:
+        """The acknowledgement's JSON: a slash command's answer comes back in it."""
+        return json.loads(self.text) if self.text else {}
+
 
 class SlackClient:
     """Sends requests to the bot's /slack/events signed exactly as Slack signs them."""

@@ -25,7 +25,7 @@ def action(element: dict[str, object]) -> dict[str, object]:
     }
 
 
-def answered_topic(call: Call) -> str:
+def answered_topic(call: Call | Answer) -> str:
     """The topic an answer message is about, read from its feedback buttons."""
     helpful = next(e for e in buttons(call.body["blocks"]) if e["action_id"] == "helpful")
     return str(helpful["value"])
@@ -42,31 +42,28 @@ async def settle(fake: FakeSlack, slack: SlackClient) -> None:
 # ---------------------------------------------------------------- the slash command
 
 
-async def test_slash_command_is_acknowledged_at_once_and_answered_ephemerally(
+async def test_slash_command_is_answered_ephemerally_in_its_acknowledgement(
     slack: SlackClient, fake_slack: FakeSlack
 ) -> None:
-    # response_url posts are held: the acknowledgement must not wait for the answer's delivery
-    fake_slack.responses_released.clear()
     answer = await slack.command("I've forgotten my password")
     assert answer.status == 200 and answer.seconds < 3
-    assert answer.text == ""  # an empty acknowledgement: Slack shows nothing until the answer comes
-    [response] = await fake_slack.wait_for("/response/1")
-    fake_slack.responses_released.set()
-    assert response.body["response_type"] == "ephemeral"
-    assert answered_topic(response) == "forgotten-password"
-    share = next(e for e in buttons(response.body["blocks"]) if e["action_id"] == "share")
+    assert answer.body["response_type"] == "ephemeral"
+    assert answered_topic(answer) == "forgotten-password"
+    share = next(e for e in buttons(answer.body["blocks"]) if e["action_id"] == "share")
     assert share["value"] == "forgotten-password"
-    assert response.body["text"]  # the fallback text for notifications is always there
-    assert fake_slack.sent("chat.postMessage") == []  # nothing public
+    assert answer.body["text"]  # the fallback text for notifications is always there
+    await settle(fake_slack, slack)
+    # nothing public, and nothing more to Slack: the settling DM's answer is all it got
+    assert [c.body["channel"] for c in fake_slack.sent("chat.postMessage")] == ["D0SETTLE"]
+    assert not any(c.path.startswith("/response") for c in fake_slack.calls)
 
 
 async def test_slash_help_and_a_bare_slash_list_every_topic(
     slack: SlackClient, fake_slack: FakeSlack, slack_engine: Engine
 ) -> None:
-    assert (await slack.command("help", fake_slack.response_url("help"))).status == 200
-    assert (await slack.command("", fake_slack.response_url("bare"))).status == 200
-    for name in ("help", "bare"):
-        [response] = await fake_slack.wait_for(f"/response/{name}")
+    for said in ("help", ""):
+        response = await slack.command(said)
+        assert response.status == 200
         shown = texts(response.body["blocks"])
         for topic in slack_engine.topics():
             assert f"• {topic.title}" in shown
@@ -77,8 +74,7 @@ async def test_slash_help_and_a_bare_slash_list_every_topic(
 async def test_choosing_a_topic_from_the_help_menu_answers_it(
     slack: SlackClient, fake_slack: FakeSlack
 ) -> None:
-    await slack.command("help")
-    [help_reply] = await fake_slack.wait_for("/response/1")
+    help_reply = await slack.command("help")
     menu = next(e for e in buttons(help_reply.body["blocks"]) if e["type"] == "static_select")
     first = menu["options"][0]["value"]
     assert (await slack.click(action(menu))).status == 200
@@ -90,8 +86,7 @@ async def test_choosing_a_topic_from_the_help_menu_answers_it(
 async def test_did_you_mean_click_answers_the_chosen_topic(
     slack: SlackClient, fake_slack: FakeSlack, slack_engine: Engine
 ) -> None:
-    await slack.command(said_for(slack_engine, ReplyKind.CLARIFY))
-    [clarify] = await fake_slack.wait_for("/response/1")
+    clarify = await slack.command(said_for(slack_engine, ReplyKind.CLARIFY))
     choices = [e for e in buttons(clarify.body["blocks"]) if e["action_id"].startswith("choose_")]
     assert len(choices) >= 2
     chosen = choices[1]
@@ -106,8 +101,7 @@ async def test_did_you_mean_click_answers_the_chosen_topic(
 async def test_share_in_channel_posts_the_answer_and_removes_the_private_copy(
     slack: SlackClient, fake_slack: FakeSlack
 ) -> None:
-    await slack.command("I've forgotten my password")
-    [private] = await fake_slack.wait_for("/response/1")
+    private = await slack.command("I've forgotten my password")
     share = next(e for e in buttons(private.body["blocks"]) if e["action_id"] == "share")
     assert (await slack.click(action(share))).status == 200
     shared, deleted = await fake_slack.wait_for("/response/click", 2)
@@ -121,8 +115,7 @@ async def test_share_in_channel_posts_the_answer_and_removes_the_private_copy(
 async def test_feedback_is_kept_and_thanked(
     slack: SlackClient, fake_slack: FakeSlack, slack_store: MemoryStore
 ) -> None:
-    await slack.command("I've forgotten my password")
-    [private] = await fake_slack.wait_for("/response/1")
+    private = await slack.command("I've forgotten my password")
     not_helpful = next(e for e in buttons(private.body["blocks"]) if e["action_id"] == "not_helpful")
     assert (await slack.click(action(not_helpful))).status == 200
     [thanked] = await fake_slack.wait_for("/response/click")

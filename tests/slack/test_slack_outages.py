@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_fakes import Answer, FakeSlack, SlackClient, serve
+from slack_fakes import Answer, FakeSlack, SlackClient, buttons, serve
 
 from adapters.server import create_app
 from adapters.settings import Settings
@@ -67,11 +67,15 @@ async def test_a_web_api_that_keeps_failing_is_given_up_on_with_one_warning(
 async def test_a_response_url_503_is_retried_and_the_answer_delivered(
     slack: SlackClient, fake_slack: FakeSlack
 ) -> None:
-    fake_slack.failures["/response/1"] = [503]
-    assert (await slack.command("I've forgotten my password")).status == 200
-    failed, delivered = await fake_slack.wait_for("/response/1", 2)
+    # a click's answer goes through response_url (a slash command's comes back in its acknowledgement)
+    answer = await slack.command("I've forgotten my password")
+    helpful = next(e for e in buttons(answer.body["blocks"]) if e["action_id"] == "helpful")
+    fake_slack.failures["/response/click"] = [503]
+    click = {"type": "button", "action_id": "helpful", "value": helpful["value"], "text": helpful["text"]}
+    assert (await slack.click(click)).status == 200
+    failed, delivered = await fake_slack.wait_for("/response/click", 2)
     assert (failed.status, delivered.status) == (503, 200)
-    assert delivered.body["response_type"] == "ephemeral"
+    assert delivered.body["replace_original"] is True
     assert len(fake_slack.delivered) == 1
 
 
@@ -98,13 +102,12 @@ async def test_a_web_api_refusing_connections_never_delays_or_fails_an_acknowled
                 await slack.event("app_mention", "<@UBOT> locked out"),
                 await slack.event("message_im", "I've forgotten my password"),
                 await slack.command("locked out"),
-                await slack.command("help", fake_slack.response_url("help")),
+                await slack.command("help"),
             ]
             assert [a.status for a in answers] == [200] * 4
             assert max(a.seconds for a in answers) < ACK_SECONDS
-            # response_url is Slack's other host, still up: the slash commands are answered
-            await fake_slack.wait_for("/response/1")
-            await fake_slack.wait_for("/response/help")
+            # the slash commands are answered in their acknowledgements, whatever the Web API does
+            assert answers[2].body["response_type"] == answers[3].body["response_type"] == "ephemeral"
             # the posts through the Web API give up after their retries, with a warning each, no traceback
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -142,7 +145,10 @@ async def test_every_call_to_slack_goes_over_one_session(
     for n in range(3):
         await slack.event("message_im", "I've forgotten my password", channel=f"D0{n}")
         await fake_slack.wait_for("chat.postMessage", n + 1)
-        await slack.command("locked out", fake_slack.response_url(str(n)))
+        answer = await slack.command("locked out")
+        helpful = next(e for e in buttons(answer.body["blocks"]) if e["action_id"] == "helpful")
+        click = {"type": "button", "action_id": "helpful", "value": helpful["value"], "text": helpful["text"]}
+        await slack.click(click, response_url=fake_slack.response_url(str(n)))
         await fake_slack.wait_for(f"/response/{n}")
     assert slack_web.session is session and not session.closed
     assert len(fake_slack.delivered) == 6
