@@ -132,6 +132,15 @@ class Engine:
             return self._two_questions(message, reply)
         return reply
 
+    def follows_on(self, message: str, reply: Reply) -> bool:
+        """Whether `reply`, made without the conversation's last topic, could change with it: a short
+        message, or one of filler words alone, that got no answer of its own. Only then is the last topic
+        worth fetching from a store."""
+        words = self.matcher.normaliser.words(message[:MAX_MESSAGE_CHARS])
+        return reply.kind is not ReplyKind.ANSWER and (
+            len(words) <= self.FOLLOW_UP_WORDS or self._smalltalk_kind(words) == "filler"
+        )
+
     def answer_topic(self, topic: str) -> Reply:
         """The answer for a topic id (a button click); an unknown id gets the fallback."""
         entry = self._entries.get(topic)

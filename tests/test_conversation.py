@@ -72,6 +72,26 @@ def test_a_new_question_after_an_answer_is_answered_on_its_own(engine: Engine) -
     assert then.topic == "ods-code-find"
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I've forgotten my NHSmail password",  # answered on its own
+        "Good morning, I am the deputy manager and I need to know how the new carers get into the shared "
+        "mailbox, and who sets them up",  # too long to be a follow-up
+    ],
+)
+def test_the_last_topic_is_not_needed_when_it_cannot_change_the_reply(engine: Engine, message: str) -> None:
+    reply = engine.reply(message)
+    assert not engine.follows_on(message, reply)
+    for previous in engine.kb.entries:
+        assert engine.reply(message, previous.id) == reply
+
+
+@pytest.mark.parametrize("message", ["and what if that doesn't work?", "what do I do?", "and the password?"])
+def test_a_short_unclear_message_asks_for_the_last_topic(engine: Engine, message: str) -> None:
+    assert engine.follows_on(message, engine.reply(message))
+
+
 def test_an_unknown_previous_topic_is_ignored(engine: Engine) -> None:
     assert engine.reply("locked out", "no-such-topic").topic == engine.reply("locked out").topic
 

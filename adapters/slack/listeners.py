@@ -69,8 +69,7 @@ class SlackBot:
             return
         question = to_question(_str(command, "text"))
         wants_help = question.lower() in ("", "help", "topics", "list")
-        previous = await self.turns.context(conversation)
-        reply = self._reply("help" if wants_help else question, previous)
+        reply = await self._reply_in(conversation, "help" if wants_help else question)
         blocks = to_blocks(reply, share=True, list_topics=wants_help)
         await ack(response_type="ephemeral", text=to_text(reply), blocks=blocks)
         await self.turns.answered(
@@ -106,7 +105,7 @@ class SlackBot:
             return
         question = to_question(_str(event, "text"))
         conversation = _conversation(channel, thread_ts)
-        reply = self._reply(question, await self.turns.context(conversation), shared=shared)
+        reply = await self._reply_in(conversation, question, shared=shared)
         if shared and reply.notices:
             warning = Reply(ReplyKind.SMALLTALK, "\n\n".join(reply.notices), paragraphs=reply.notices)
             await self._tell(channel, user, thread_ts, warning, privately=True)
@@ -194,9 +193,14 @@ class SlackBot:
         blocks = to_blocks(reply, share=ephemeral, feedback_given=True)
         await self._respond(body, replace_original=True, text=to_text(reply), blocks=blocks)
 
-    def _reply(self, question: str, previous_topic: str | None = None, *, shared: bool = False) -> Reply:
+    async def _reply_in(self, conversation: str, question: str, *, shared: bool = False) -> Reply:
+        """The engine's reply, read after the conversation's last topic when that can change it (only then
+        is the store asked for it: it never raises, it falls back to memory)."""
         try:
-            return self.engine.reply(question, previous_topic, shared=shared)
+            reply = self.engine.reply(question, shared=shared)
+            if self.engine.follows_on(question, reply):
+                reply = self.engine.reply(question, await self.turns.context(conversation), shared=shared)
+            return reply
         except Exception:
             # never the text itself: staff paste residents' details and passwords
             logger.exception("Slack: the engine failed on a message of %d characters", len(question))

@@ -45,9 +45,11 @@ class NhsmailTeamsBot(ActivityHandler):
             return
         question = to_question(activity)
         conversation = conversation_key(activity)
-        previous = await self.turns.context(conversation)
         # in a group chat or channel everyone reads the reply: it warns there about contact details too
-        reply = self.engine.reply(question, previous, shared=is_shared(activity))
+        shared = is_shared(activity)
+        reply = self.engine.reply(question, shared=shared)
+        if self.engine.follows_on(question, reply):  # the store is read only when the context can matter
+            reply = self.engine.reply(question, await self.turns.context(conversation), shared=shared)
         await turn_context.send_activity(to_activity(reply))
         await self.turns.answered(
             PLATFORM,
