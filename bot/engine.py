@@ -185,9 +185,8 @@ class Engine:
         # the closest rival's score as a share of the best: another topic, or a subject the FAQ does not cover
         rivals = [m.score for m in (*in_scope[1:2], out_of_scope) if m is not None]
         runner_up = max(rivals, default=0.0) / best.score
-        if (
-            best.sure is not None
-        ):  # with word vectors: how likely the best topic is right, all evidence weighed
+        # with the word vectors: how likely the best topic is right, all the evidence weighed
+        if best.sure is not None:
             sure = best.sure >= self.SURE_AT
         else:
             sure = (best.score >= self.ANSWER_AT and runner_up <= self.TIE) or runner_up <= self.LEAD

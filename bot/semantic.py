@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 _PACKAGE = "wordllama"
 _TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 _VECTORS = Path("weights") / "l2_supercat_256.safetensors"
+# how phrasings are read into vectors (`Pieces`, `embed`): a change to either must name a new cache
+_EMBEDDING = "pieces-1"
 
 
 class Semantic:
@@ -177,7 +179,7 @@ def _cache_path(home: Path, texts: list[str]) -> Path | None:
     try:
         from platformdirs import user_cache_path
 
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(_EMBEDDING.encode())
         for file in (_TOKENIZER, _VECTORS):
             stat = (home / file).stat()
             digest.update(f"{file}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
