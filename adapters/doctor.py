@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from adapters.settings import Settings, bind_error, display_url, listen_problem
+from bot import semantic
 from bot.knowledge import KnowledgeError, load_knowledge
 
 if TYPE_CHECKING:  # aiohttp is imported when a check needs it, so the report itself starts quickly
@@ -115,6 +116,10 @@ def diagnose(
     try:
         kb = load_knowledge(knowledge)
         lines.append(f"knowledge: {len(kb.entries)} entries, {len(kb.out_of_scope)} out-of-scope subjects")
+        if semantic.installed():
+            lines.append("word vectors: installed; they help decide whether to answer or ask")
+        else:
+            lines.append("word vectors: not installed (the wordllama package): answers on words alone")
     except KnowledgeError as error:
         problems.append(f"knowledge base {knowledge}: {error}")
     if not any(p.startswith(("--host", "--port")) for p in problems):

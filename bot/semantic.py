@@ -71,11 +71,10 @@ class Semantic:
     def load(cls, topics: Sequence[Sequence[str]], in_scope: Sequence[bool]) -> Semantic | None:
         """The signal, or None when the vectors are not installed (the bot then works on words alone).
         The phrasings' vectors are kept in the user's cache folder, so that the next start reads them."""
-        spec = importlib.util.find_spec(_PACKAGE)
-        if spec is None or not spec.submodule_search_locations:
+        home = installed()
+        if home is None:
             log.info("word vectors not installed (%s): matching on words alone", _PACKAGE)
             return None
-        home = Path(next(iter(spec.submodule_search_locations)))
         try:
             from safetensors.numpy import load_file
 
@@ -110,6 +109,15 @@ class Semantic:
         if spread == 0.0:
             return np.zeros_like(closest)
         return (closest - mean) / spread
+
+
+def installed() -> Path | None:
+    """The folder of the installed vectors' package (never imported), or None."""
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    home = Path(next(iter(spec.submodule_search_locations)))
+    return home if (home / _TOKENIZER).is_file() and (home / _VECTORS).is_file() else None
 
 
 def embed(tokenizer: Pieces, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
