@@ -1,7 +1,8 @@
 """Print what the store adds to a turn: turns per second with no store, in memory, on SQLite, on PostgreSQL.
 
-Each turn does what an adapter does: dedupe the message id, read the conversation's context, answer with
-the engine, then note the turn (event, context or redacted question). The engine's own time is in every
+Each turn does what an adapter does: dedupe the message id, answer with the engine (reading the
+conversation's context first when the message could follow on from it), then note the turn (event, context
+or redacted question). The engine's own time is in every
 column, so the columns compare like with like. PostgreSQL: `--postgres URL` of a database to use (its
 tables are created; default: a database made for the run on 127.0.0.1:5432 and dropped after).
 """
@@ -41,9 +42,10 @@ async def _turns(engine: Engine, store: Store | None, messages: list[str], run: 
             if not await store.first_time(f"bench:{os.getpid()}:{run}:{n}"):
                 continue
             conversation = f"bench:conversation:{n % 200}"
-            await store.context(conversation)  # as for a follow-up (the engine takes it as previous_topic)
             started = time.perf_counter()
             reply = engine.reply(text)
+            if engine.follows_on(text, reply):  # as the adapters do: the context only when it can matter
+                reply = engine.reply(text, await store.context(conversation))
             await note_turn(
                 store,
                 reply,
