@@ -394,7 +394,7 @@ class Matcher:
 
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
-    SURE_WEIGHTS = (-0.170, 3.453, -3.466, -1.827, 0.436, 3.635, 0.273, 1.138, -0.107, -0.785)
+    SURE_WEIGHTS = (0.063, 3.414, -3.426, -1.889, 0.427, 3.498, 0.279, 1.095, -0.161, -0.793, 0.412)
 
     def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
         self.normaliser = Normaliser(kb)
@@ -563,7 +563,8 @@ class Matcher:
             for i, score in zip(chosen, scores[chosen].tolist(), strict=True)
             if score > 0
         ]
-        evidence = self._evidence(text, matches, ids) if assess else None
+        asking = question(text) if assess and question else None
+        evidence = self._evidence(text, matches, ids, asking) if assess else None
         if evidence is not None:
             first = next(n for n, m in enumerate(matches) if m.in_scope)
             odds = sum(w * e for w, e in zip(self.SURE_WEIGHTS, evidence, strict=True))
@@ -575,13 +576,20 @@ class Matcher:
     def evidence(self, text: str, question: Callable[[str], str | None] | None = None) -> list[float] | None:
         """What tells how likely the best topic the FAQ answers is the right one (see `_evidence`)."""
         scored = self._scores(text)
-        return self._evidence(text, self.rank(text, question=question), scored[2]) if scored else None
+        if scored is None:
+            return None
+        asking = question(text) if question else None
+        return self._evidence(text, self.rank(text, question=question), scored[2], asking)
 
-    def _evidence(self, text: str, matches: list[Match], ids: list[int]) -> list[float] | None:
+    def _evidence(
+        self, text: str, matches: list[Match], ids: list[int], asking: str | None
+    ) -> list[float] | None:
         """The best topic's score, how close the runner-up and the closest subject the FAQ does not cover
         come, whether the message names NHSmail, the word odds between the two best, and what the word
-        vectors say: whether they put the same topic first, how close it is in meaning, and how much closer
-        a subject the FAQ does not cover is. None without a topic the FAQ answers."""
+        vectors say: whether they put the same topic first, how close it is in meaning, how much closer a
+        subject the FAQ does not cover is, and, when a situation comes before the question (`asking`),
+        whether the question alone is closest to the same topic (1), to another (-1); 0 with no such part.
+        None without a topic the FAQ answers."""
         answered = [m for m in matches if m.in_scope]
         semantic = self.semantic
         if not answered or semantic is None:
@@ -599,6 +607,10 @@ class Matcher:
         closeness = semantic.closeness(text)
         agrees = int(np.argmax(np.where(self._in_scope, closeness, -np.inf))) == a
         closest_outside = float(np.max(closeness[~self._in_scope])) if not self._in_scope.all() else 0.0
+        question_agrees = 0.0
+        if asking:
+            asked = semantic.closeness(asking)
+            question_agrees = 1.0 if int(np.argmax(np.where(self._in_scope, asked, -np.inf))) == a else -1.0
         return [
             1.0,
             score,
@@ -610,6 +622,7 @@ class Matcher:
             float(agrees),
             float(closeness[a]),
             closest_outside - float(closeness[a]),
+            question_agrees,
         ]
 
     def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:
