@@ -394,7 +394,7 @@ class Matcher:
 
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
-    SURE_WEIGHTS = (0.063, 3.414, -3.426, -1.889, 0.427, 3.498, 0.279, 1.095, -0.161, -0.793, 0.412)
+    SURE_WEIGHTS = (0.190, 3.486, -3.485, -1.831, 0.446, 3.564, 0.275, 1.299, -0.298, -0.781, 0.385)
 
     def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
         self.normaliser = Normaliser(kb)
