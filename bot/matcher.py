@@ -394,7 +394,7 @@ class Matcher:
 
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
-    SURE_WEIGHTS = (0.190, 3.486, -3.485, -1.831, 0.446, 3.564, 0.275, 1.299, -0.298, -0.781, 0.385)
+    SURE_WEIGHTS = (0.397, 3.310, -3.129, -1.832, 0.459, 3.518, 0.274, 1.313, -0.330, -0.792, 0.386, -0.585)
 
     def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
         self.normaliser = Normaliser(kb)
@@ -588,8 +588,9 @@ class Matcher:
         come, whether the message names NHSmail, the word odds between the two best, and what the word
         vectors say: whether they put the same topic first, how close it is in meaning, how much closer a
         subject the FAQ does not cover is, and, when a situation comes before the question (`asking`),
-        whether the question alone is closest to the same topic (1), to another (-1); 0 with no such part.
-        None without a topic the FAQ answers."""
+        whether the question alone is closest to the same topic (1), to another (-1); 0 with no such part;
+        and how close the third topic comes (a fragment can fit three at once). None without a topic the
+        FAQ answers."""
         answered = [m for m in matches if m.in_scope]
         semantic = self.semantic
         if not answered or semantic is None:
@@ -623,6 +624,7 @@ class Matcher:
             float(closeness[a]),
             closest_outside - float(closeness[a]),
             question_agrees,
+            (answered[2].score if len(answered) > 2 else 0.0) / score,
         ]
 
     def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:
