@@ -293,6 +293,19 @@ class SlackClient:
         return await self.post(form, "application/x-www-form-urlencoded")
 
 
+def action(element: dict[str, Any]) -> dict[str, Any]:
+    """The `actions` entry Slack sends when this button (or menu option) is chosen."""
+    if element["type"] == "static_select":
+        option = element["options"][0]
+        return {"type": "static_select", "action_id": element["action_id"], "selected_option": option}
+    return {
+        "type": "button",
+        "action_id": element["action_id"],
+        "value": element["value"],
+        "text": element["text"],
+    }
+
+
 def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every interactive element in a message's blocks."""
     found = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]

@@ -5,24 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from slack_fakes import BOT_USER_ID, Answer, Call, FakeSlack, SlackClient, buttons, said_for, texts
+from slack_fakes import BOT_USER_ID, Answer, Call, FakeSlack, SlackClient, action, buttons, said_for, texts
 
 from bot.engine import Engine
 from bot.models import Reply, ReplyKind
 from bot.store import MemoryStore
-
-
-def action(element: dict[str, object]) -> dict[str, object]:
-    """The `actions` entry Slack sends when this button (or menu option) is chosen."""
-    if element["type"] == "static_select":
-        option = element["options"][0]  # type: ignore[index]
-        return {"type": "static_select", "action_id": element["action_id"], "selected_option": option}
-    return {
-        "type": "button",
-        "action_id": element["action_id"],
-        "value": element["value"],
-        "text": element["text"],
-    }
 
 
 def answered_topic(call: Call | Answer) -> str:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
-from slack_fakes import Answer, FakeSlack, SlackClient, buttons, serve
+from slack_fakes import Answer, FakeSlack, SlackClient, action, buttons, serve
 
 from adapters.server import create_app
 from adapters.settings import Settings
@@ -71,8 +71,7 @@ async def test_a_response_url_503_is_retried_and_the_answer_delivered(
     answer = await slack.command("I've forgotten my password")
     helpful = next(e for e in buttons(answer.body["blocks"]) if e["action_id"] == "helpful")
     fake_slack.failures["/response/click"] = [503]
-    click = {"type": "button", "action_id": "helpful", "value": helpful["value"], "text": helpful["text"]}
-    assert (await slack.click(click)).status == 200
+    assert (await slack.click(action(helpful))).status == 200
     failed, delivered = await fake_slack.wait_for("/response/click", 2)
     assert (failed.status, delivered.status) == (503, 200)
     assert delivered.body["replace_original"] is True
@@ -147,8 +146,7 @@ async def test_every_call_to_slack_goes_over_one_session(
         await fake_slack.wait_for("chat.postMessage", n + 1)
         answer = await slack.command("locked out")
         helpful = next(e for e in buttons(answer.body["blocks"]) if e["action_id"] == "helpful")
-        click = {"type": "button", "action_id": "helpful", "value": helpful["value"], "text": helpful["text"]}
-        await slack.click(click, response_url=fake_slack.response_url(str(n)))
+        await slack.click(action(helpful), response_url=fake_slack.response_url(str(n)))
         await fake_slack.wait_for(f"/response/{n}")
     assert slack_web.session is session and not session.closed
     assert len(fake_slack.delivered) == 6
