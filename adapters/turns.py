@@ -8,6 +8,7 @@ import time
 
 from adapters.metrics import Metrics
 from adapters.ratelimit import RateLimiter, Verdict
+from bot.engine import Engine
 from bot.models import Reply
 from bot.store import MemoryStore, Store, Via, note_turn
 
@@ -41,9 +42,14 @@ class Turns:
     async def forget(self, key: str) -> None:
         await self.store.forget(key)
 
-    async def context(self, conversation: str) -> str | None:
-        """The topic last answered in this conversation, for a follow-up."""
-        return await self.store.context(conversation)
+    async def reply(self, engine: Engine, question: str, conversation: str, *, shared: bool = False) -> Reply:
+        """The engine's reply, read after the topic last answered in this conversation when that can change
+        it (a follow-up): only then is the store asked for it. The store never raises; it falls back to
+        memory."""
+        reply = engine.reply(question, shared=shared)
+        if engine.follows_on(question, reply):
+            reply = engine.reply(question, await self.store.context(conversation), shared=shared)
+        return reply
 
     async def answered(
         self,

@@ -194,13 +194,9 @@ class SlackBot:
         await self._respond(body, replace_original=True, text=to_text(reply), blocks=blocks)
 
     async def _reply_in(self, conversation: str, question: str, *, shared: bool = False) -> Reply:
-        """The engine's reply, read after the conversation's last topic when that can change it (only then
-        is the store asked for it: it never raises, it falls back to memory)."""
+        """The reply in this conversation (see Turns.reply), or a polite line when the engine fails."""
         try:
-            reply = self.engine.reply(question, shared=shared)
-            if self.engine.follows_on(question, reply):
-                reply = self.engine.reply(question, await self.turns.context(conversation), shared=shared)
-            return reply
+            return await self.turns.reply(self.engine, question, conversation, shared=shared)
         except Exception:
             # never the text itself: staff paste residents' details and passwords
             logger.exception("Slack: the engine failed on a message of %d characters", len(question))

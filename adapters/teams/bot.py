@@ -46,10 +46,7 @@ class NhsmailTeamsBot(ActivityHandler):
         question = to_question(activity)
         conversation = conversation_key(activity)
         # in a group chat or channel everyone reads the reply: it warns there about contact details too
-        shared = is_shared(activity)
-        reply = self.engine.reply(question, shared=shared)
-        if self.engine.follows_on(question, reply):  # the store is read only when the context can matter
-            reply = self.engine.reply(question, await self.turns.context(conversation), shared=shared)
+        reply = await self.turns.reply(self.engine, question, conversation, shared=is_shared(activity))
         await turn_context.send_activity(to_activity(reply))
         await self.turns.answered(
             PLATFORM,
