@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -13,6 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 APP_NAME = "nhsmail-bot"
 CONNECT_TIMEOUT_S = 5.0
+SQLITE_BUSY_S = 15.0  # how long a write waits for another process's (a report's, a purge's) to finish
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {
+    "timeout": CONNECT_TIMEOUT_S,
+    "command_timeout": 10.0,
+    # a commit need not wait for the disk: a crash may lose the last moments' keys and events
+    # (a retry answered twice at worst), never consistency; a commit drops from ~10 ms to <1 ms
+    "server_settings": {"synchronous_commit": "off", "application_name": APP_NAME},
+}
 
 
 class DatabaseUrlError(ValueError):
@@ -61,18 +70,12 @@ def create_engine(url: URL) -> AsyncEngine:
             Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
         # few connections: each is a thread of its own in aiosqlite, and SQLite writes one at a time anyway
         engine = create_async_engine(
-            url, pool_size=2, max_overflow=0, hide_parameters=True, connect_args={"timeout": 15.0}
+            url, pool_size=2, max_overflow=0, hide_parameters=True, connect_args={"timeout": SQLITE_BUSY_S}
         )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _wal(dbapi_connection: object, _record: object) -> None:
-            # WAL lets the report read while the server writes; other processes wait for the lock
-            cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: no fsync per commit; a power cut may lose the last moments, never corrupts
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=15000")
-            cursor.close()
+            sqlite_settings(dbapi_connection)
 
         return engine
     return create_async_engine(
@@ -82,11 +85,16 @@ def create_engine(url: URL) -> AsyncEngine:
         pool_size=10,
         max_overflow=10,
         pool_timeout=CONNECT_TIMEOUT_S,
-        connect_args={
-            "timeout": CONNECT_TIMEOUT_S,
-            "command_timeout": 10.0,
-            # a commit need not wait for the disk: a crash may lose the last moments' keys and events
-            # (a retry answered twice at worst), never consistency; a commit drops from ~10 ms to <1 ms
-            "server_settings": {"synchronous_commit": "off", "application_name": APP_NAME},
-        },
+        connect_args=POSTGRES_CONNECT_ARGS,
     )
+
+
+def sqlite_settings(connection: Any) -> None:
+    """What every connection to the SQLite file sets first (a DB-API connection)."""
+    cursor = connection.cursor()
+    # WAL lets the report read while the server writes; other processes wait for the lock
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: no fsync per commit; a power cut may lose the last moments, never corrupts
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
+    cursor.close()

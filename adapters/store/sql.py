@@ -7,10 +7,12 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import sqlite3
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asyncpg import InterfaceError, PostgresError
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
@@ -21,14 +23,24 @@ from adapters.recent import RecentKeys
 from adapters.store import migrate, schema
 from adapters.store.batch import Batcher
 from adapters.store.database import create_engine
+from adapters.store.driver import driver_for
 from bot.redact import redact
 from bot.store import CONTEXT_TTL_S, DEDUPE_TTL_S, Health, TurnEvent, UnansweredKind, keyed_hash
 
 logger = logging.getLogger(__name__)
 
 # what a database outage looks like from here: the driver's errors, the network's, or our own time limit
-OUTAGE = (SQLAlchemyError, OSError, TimeoutError, ConnectionError)
+OUTAGE = (
+    SQLAlchemyError,
+    sqlite3.Error,
+    PostgresError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+    ConnectionError,
+)
 HASH_KEY_NAME = "user_hash_key"
+Item = tuple[str, dict[str, Any]]  # a record's kind ("event", "question", "context", "vote", "stop") and row
 
 
 class StoreError(RuntimeError):
@@ -53,12 +65,8 @@ class SqlStore:
         self.engine: AsyncEngine = create_engine(url)
         # one statement on the answer's path needs no BEGIN and ROLLBACK around it: two round trips saved
         self._single: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # the answer path's two statements, built once: SQLAlchemy then reuses their compiled form
-        self._claim = (
-            self._insert(schema.dedupe_keys)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(schema.dedupe_keys.c.key)
-        )
+        # reading a conversation's context, built once: SQLAlchemy then reuses its compiled form
+        self._driver = driver_for(url, self.engine.dialect)
         contexts = schema.contexts.c
         self._recall = select(contexts.conversation, contexts.topic, contexts.updated_at).where(
             contexts.conversation.in_(bindparam("conversations", expanding=True))
@@ -72,8 +80,8 @@ class SqlStore:
         self.op_timeout_s = op_timeout_s
         self.probe_interval_s = probe_interval_s
         self._hash_key = hash_key.encode("utf-8") if hash_key else b""
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(queue_size)
-        self._retry: list[tuple[str, dict[str, Any]]] = []
+        self._queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
+        self._retry: list[Item] = []
         self._memory = RecentKeys(ttl=DEDUPE_TTL_S, max_size=50_000)
         self._contexts: OrderedDict[str, tuple[str, datetime, datetime]] = OrderedDict()
         self._health = Health(False, "starting")
@@ -130,6 +138,7 @@ class SqlStore:
         left = self._queue.qsize() + len(self._retry)
         if left:
             logger.warning("store: closed with %d records not written (the database was unreachable)", left)
+        await self._driver.close()
         await self.engine.dispose()
 
     async def flush(self, timeout_s: float = 10.0) -> None:
@@ -170,9 +179,7 @@ class SqlStore:
     async def _claim_many(self, keys: list[tuple[str, float]]) -> dict[tuple[str, float], bool]:
         """Insert every key not there yet; the ones the database returns were this replica's to take."""
         now = datetime.now(UTC)
-        rows = [{"key": key, "expires_at": now + timedelta(seconds=ttl)} for key, ttl in keys]
-        async with self._single.connect() as connection:
-            taken = set((await connection.execute(self._claim, rows)).scalars())
+        taken = await self._driver.claim([(key, now + timedelta(seconds=ttl)) for key, ttl in keys])
         return {(key, ttl): key in taken for key, ttl in keys}
 
     async def context(self, conversation: str) -> str | None:
@@ -310,11 +317,17 @@ class SqlStore:
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             stop = any(kind == "stop" for kind, _ in batch)
+            records_written = False  # then a retry writes the votes alone, never an event twice
             try:
-                await self._write(batch)
+                await self._write_records(batch)
+                records_written = True
+                await self._write_votes(batch)
             except OUTAGE as error:
-                self._retry = [item for item in batch if item[0] != "stop"]
+                votes = [item for item in batch if item[0] == "vote"]
+                self._retry = votes if records_written else [item for item in batch if item[0] != "stop"]
                 self._fail(error)
+                for _ in range(len(batch) - len(votes) if records_written else 0):
+                    self._queue.task_done()
                 if stop:
                     return
                 continue
@@ -326,10 +339,10 @@ class SqlStore:
             if stop and self._queue.empty():
                 return
 
-    async def _write(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+    async def _write_records(self, batch: list[Item]) -> None:
+        """Events, questions and contexts: many a turn, in one statement each, on the driver."""
         events, questions = [], []
         contexts: dict[str, dict[str, Any]] = {}
-        votes: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         for kind, row in batch:
             if kind == "event":
                 events.append(self._hashed(row))
@@ -339,30 +352,26 @@ class SqlStore:
             elif kind == "context":
                 question = row["question"]
                 contexts[row["conversation"]] = {**row, "question": _kept(question) if question else None}
-            elif kind == "vote":
+        rows = [{**row, "conversation": self.hash(row["conversation"])} for row in contexts.values()]
+        if events or questions or rows:
+            await self._driver.write(events, questions, rows)
+
+    async def _write_votes(self, batch: list[Item]) -> None:
+        """Votes, after the contexts they may read, and now and then the expired keys and contexts."""
+        votes: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        for kind, row in batch:
+            if kind == "vote":
                 vote = self._hashed(row)
                 votes[(vote["user_hash"], vote["topic"], vote["conversation_hash"], vote["answer"])] = vote
         now = datetime.now(UTC)
-        async with self.engine.begin() as connection:
-            if events:
-                await connection.execute(schema.events.insert(), events)
-            if questions:
-                await connection.execute(schema.unanswered.insert(), questions)
-            if contexts:
-                rows = [{**row, "conversation": self.hash(row["conversation"])} for row in contexts.values()]
-                upsert = self._insert(schema.contexts)
-                columns = ("topic", "question", "updated_at", "expires_at")
-                await connection.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=["conversation"], set_={c: upsert.excluded[c] for c in columns}
-                    ),
-                    rows,
-                )
-            for vote in votes.values():
-                await self._vote(connection, vote)
-            if now - self._last_expiry > timedelta(minutes=10):
-                self._last_expiry = now
-                await self._expire(connection, now)
+        expire = now - self._last_expiry > timedelta(minutes=10)
+        if votes or expire:
+            async with self.engine.begin() as connection:
+                for vote in votes.values():
+                    await self._vote(connection, vote)
+                if expire:
+                    self._last_expiry = now
+                    await self._expire(connection, now)
 
     async def _vote(self, connection: AsyncConnection, vote: dict[str, Any]) -> None:
         """Upsert a vote; a change to Not helpful files the question answered, a change back withdraws it."""
