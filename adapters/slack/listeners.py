@@ -85,13 +85,14 @@ class SlackBot:
     async def on_mention(self, event: dict[str, Any]) -> None:
         if _ignored(event):
             return
-        await self._converse(event, "mention", _str(event, "thread_ts") or _str(event, "ts"), shared=True)
+        thread_ts = _str(event, "thread_ts") or _str(event, "ts")
+        self.web.later(self._converse(event, "mention", thread_ts, shared=True))
 
     async def on_message(self, event: dict[str, Any]) -> None:
         # message.im only; mentions in channels arrive as app_mention
         if event.get("channel_type") != "im" or _ignored(event):
             return
-        await self._converse(event, "direct message", _str(event, "thread_ts"), shared=False)
+        self.web.later(self._converse(event, "direct message", _str(event, "thread_ts"), shared=False))
 
     async def _converse(self, event: dict[str, Any], where: str, thread_ts: str, *, shared: bool) -> None:
         """Answer a message in its channel, in `thread_ts` (a mention's thread, or a new one under it). In
@@ -139,6 +140,9 @@ class SlackBot:
     async def on_choose(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A did-you-mean, follow-up or menu choice: answer the chosen topic where the click happened."""
         await ack()
+        self.web.later(self._choose(body, action))
+
+    async def _choose(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         started = time.monotonic()
         topic = _str(action, "value") or _str(_obj(action, "selected_option"), "value")
         reply = self._answer(topic)
@@ -165,6 +169,9 @@ class SlackBot:
     async def on_share(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Post the ephemeral answer in the channel for everyone, then remove the private copy."""
         await ack()
+        self.web.later(self._share(body, action))
+
+    async def _share(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         reply = self._answer(_str(action, "value"))
         if not reply.matched:
             return
@@ -176,6 +183,9 @@ class SlackBot:
 
     async def on_feedback(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        self.web.later(self._feedback(body, action))
+
+    async def _feedback(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         reply = self._answer(_str(action, "value"))
         if not reply.matched or reply.topic is None:
             return
@@ -305,7 +315,11 @@ def create_bolt_app(
     engine: Engine, settings: Settings, web: SlackWeb | None = None, turns: Turns | None = None
 ) -> AsyncApp:
     """The Bolt app with its listeners. It is given the bot's client and an authorize step that needs no Web
-    API call, so an unreachable Slack never fails or delays an acknowledgement."""
+    API call, so an unreachable Slack never fails or delays an acknowledgement.
+
+    Bolt is told to finish each listener before it answers (`process_before_response`): a slash command's
+    answer is its acknowledgement, and otherwise Bolt would look for it every 10 ms. The listeners that send
+    anything through the Web API hand that to `web.later` and return at once."""
     quiet = sdk_logger()
     web = web or SlackWeb(settings, quiet)
     bolt = AsyncApp(
@@ -314,6 +328,7 @@ def create_bolt_app(
         client=web.client,
         authorize=Authorize(web),
         signing_secret=settings.slack_signing_secret,
+        process_before_response=True,
     )
     listeners = SlackBot(engine, web, turns or Turns(Metrics()))
     bolt.use(Checks(listeners))

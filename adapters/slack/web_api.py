@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,8 @@ RETRIES = 2
 TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
 # How often the bot's identity (auth.test) is tried again while the Web API cannot tell it.
 VERIFY_RETRY_SECONDS = (1.0, 60.0)
+# At shutdown, how long answers under way may take to be delivered (retries included) before it closes.
+SHUTDOWN_WAIT_S = 15.0
 # Failures worth a retry: what Slack's load balancers answer while a node restarts, not only 500 and 503.
 SERVER_ERRORS = frozenset({500, 502, 503, 504})
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
@@ -96,6 +98,7 @@ class SlackWeb:
             retry_handlers=self.retry_handlers,
         )
         self.session: aiohttp.ClientSession | None = None
+        self._running: set[asyncio.Task[None]] = set()
         self.identity: Identity | None = None
         # why the bot cannot use the Web API, for readiness checks; None once auth.test succeeded
         self.problem: str | None = "not verified yet"
@@ -111,9 +114,18 @@ class SlackWeb:
         finally:
             verifying.cancel()
             await asyncio.gather(verifying, return_exceptions=True)
+            if self._running:  # answers under way are delivered before the session closes
+                await asyncio.wait(self._running, timeout=SHUTDOWN_WAIT_S)
             self.client.session = None
             await self.session.close()
             self.session = None
+
+    def later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (answering a message or a click) beside the acknowledgement, which Slack wants within
+        3 s whatever the Web API does; the session stays open for it at shutdown."""
+        task = asyncio.create_task(_logged(work))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def verify(self) -> None:
         """auth.test until it answers: the bot's identity, and a clear log line when the token is wrong.
@@ -199,3 +211,10 @@ class Authorize(AsyncAuthorize):
             bot_id=identity.bot_id if identity else None,
             user_id=user_id,
         )
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        await work
+    except Exception:  # the listeners handle what they expect; this is a bug, logged without the payload
+        logger.exception("Slack: answering failed")
