@@ -92,9 +92,12 @@ def create_engine(url: URL) -> AsyncEngine:
 def sqlite_settings(connection: Any) -> None:
     """What every connection to the SQLite file sets first (a DB-API connection)."""
     cursor = connection.cursor()
-    # WAL lets the report read while the server writes; other processes wait for the lock
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
+    # WAL lets the report read while the server writes; other processes wait for the lock. Set once for the
+    # file: setting it again would fail at once (not wait) while another connection writes
+    cursor.execute("PRAGMA journal_mode")
+    if cursor.fetchone()[0] != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: no fsync per commit; a power cut may lose the last moments, never corrupts
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
     cursor.close()

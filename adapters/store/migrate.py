@@ -15,6 +15,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from adapters.store.database import sqlite_settings
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -86,6 +88,7 @@ def _sqlite_migration_engine(url: URL) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _no_implicit_begin(dbapi_connection: object, _record: object) -> None:
+        sqlite_settings(dbapi_connection)  # the first to open a new file makes it WAL
         dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
 
     @event.listens_for(engine.sync_engine, "begin")

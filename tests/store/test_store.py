@@ -217,3 +217,29 @@ async def test_hostile_text_neither_breaks_a_batch_nor_reaches_the_database_unre
     texts = sorted(row.text for row in await _rows(store, schema.unanswered))
     assert texts == ["a second question", "who fixes the hoist call [phone]"]
     assert [len(row.topic) for row in await _rows(store, schema.events)] == [100]
+
+
+async def test_a_claim_waits_for_another_writer_off_the_event_loop(tmp_path) -> None:
+    """A SQLite file another process is writing: the claim waits for it, and the server meanwhile serves."""
+    import sqlite3
+
+    path = tmp_path / "store.db"
+    store = await open_store(f"sqlite:///{path}", user_hash_key="k")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+        claim = asyncio.create_task(store.first_time("slack:event:Ev1"))
+        ticks = 0
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 10 and not claim.done()  # the loop ran on while the claim waited
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(claim, 5) is True
+        assert await store.first_time("slack:event:Ev1") is False
+        assert store.health().ok
+        keys = [row.key for row in await _rows(store, schema.dedupe_keys)]
+        assert len(keys) == 1
+    finally:
+        other.close()
+        await store.close()
