@@ -12,8 +12,10 @@ MAX_REDACTED_CHARS = 300
 def redact(text: str) -> str:
     """`text` with each finding replaced by its kind ("[password]", "[nhs_number]", ...), control and
     format characters removed, on one line and at most MAX_REDACTED_CHARS characters (then "…")."""
-    # same length in, same length out: the findings' offsets hold for the original
-    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text[:MAX_SCAN_CHARS])
+    text = text[:MAX_SCAN_CHARS]
+    if not text.isprintable():  # printable text has no control or format character: most have none
+        # same length in, same length out: the findings' offsets hold for the original
+        text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
     pieces, at = [], 0
     for finding in find(text):
         pieces += [text[at : finding.start], f"[{finding.kind}]"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,13 @@ def sqlite_settings(connection: Any) -> None:
     """What every connection to the SQLite file sets first (a DB-API connection)."""
     cursor = connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
-    # WAL lets the report read while the server writes; other processes wait for the lock. Set once for the
-    # file: setting it again would fail at once (not wait) while another connection writes
+    # WAL lets the report read while the server writes; other processes wait for the lock. It stays set in
+    # the file, and setting it fails at once (it does not wait) while another connection holds the file:
+    # then that connection, one of this bot's, has set it
     cursor.execute("PRAGMA journal_mode")
     if cursor.fetchone()[0] != "wal":
-        cursor.execute("PRAGMA journal_mode=WAL")
+        with contextlib.suppress(sqlite3.OperationalError):
+            cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: no fsync per commit; a power cut may lose the last moments, never corrupts
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -1,11 +1,11 @@
-"""The statements of every turn, run on the database's driver itself: dedupe claims, and the batched writes
-of events, contexts and questions.
+"""The statements of every turn, run on the database's driver itself: dedupe claims, context reads, and the
+batched writes of events, contexts and questions.
 
 SQLAlchemy still writes each statement, once, from the schema and in the database's dialect; only running
 it skips SQLAlchemy's async layer. Through it a claim cost about 160 µs of CPU on SQLite (a thread hop for
 each of cursor, execute, fetch, close and the isolation level) and 65 µs on PostgreSQL: more than all the
 rest the store does for a turn. Here a batch is one hop to SQLite's own thread, or one round trip to
-PostgreSQL. Everything rarer (votes, expiry, context reads, reports) stays with SQLAlchemy."""
+PostgreSQL. Everything rarer (votes, expiry, reports) stays with SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect
 
@@ -34,6 +34,10 @@ CLAIMS_AT_ONCE = 64
 class Driver(Protocol):
     async def claim(self, keys: Sequence[tuple[str, datetime]]) -> set[str]:
         """Insert each (key, expiry) not there yet; the keys inserted, which this replica has won."""
+        ...
+
+    async def recall(self, conversations: Sequence[str], now: datetime) -> dict[str, tuple[str, datetime]]:
+        """Each conversation's topic and when it was answered, for those with a context not yet expired."""
         ...
 
     async def write(self, events: list[Row], questions: list[Row], contexts: list[Row]) -> None:
@@ -63,8 +67,10 @@ class Statements:
             upsert.on_conflict_do_update(index_elements=["conversation"], set_=changed), schema.contexts
         )
         self._claims: dict[int, str] = {}
+        self._recalls: dict[int, str] = {}
+        self._when = schema.contexts.c.updated_at.type.dialect_impl(dialect).result_processor(dialect, None)
         self._processors = {
-            table.name: [(c.name, c.type.bind_processor(dialect)) for c in table.c]
+            table.name: [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.c]
             for table in (schema.events, schema.unanswered, schema.contexts, schema.dedupe_keys)
         }
 
@@ -76,6 +82,25 @@ class Statements:
             statement = self._insert(table).values(rows).on_conflict_do_nothing(index_elements=["key"])
             self._claims[count] = str(statement.returning(table.c.key).compile(dialect=self.dialect))
         return self._claims[count]
+
+    def recalls(self, count: int) -> str:
+        """SELECT of `count` conversations' contexts that expire after the last parameter."""
+        if count not in self._recalls:
+            c = schema.contexts.c
+            wanted = [bindparam(f"c{n}") for n in range(count)]
+            statement = select(c.conversation, c.topic, c.updated_at).where(
+                c.conversation.in_(wanted) & (c.expires_at > bindparam("now", type_=c.expires_at.type))
+            )
+            self._recalls[count] = str(statement.compile(dialect=self.dialect))
+        return self._recalls[count]
+
+    def recall_values(self, conversations: Sequence[str], now: datetime) -> list[Any]:
+        expiry = self._processors["dedupe_keys"][1][1]  # the same type as the contexts' expiry
+        return [*conversations, expiry(now) if expiry else now]
+
+    def recalled(self, rows: Sequence[Sequence[Any]]) -> dict[str, tuple[str, datetime]]:
+        when = self._when
+        return {row[0]: (row[1], when(row[2]) if when else row[2]) for row in rows}
 
     def claim_values(self, keys: Sequence[tuple[str, datetime]]) -> list[Any]:
         (_, key), (_, expiry) = self._processors["dedupe_keys"]
@@ -126,6 +151,21 @@ class SqliteDriver:
         if chunks:  # what the loop could not claim at once
             taken |= await self._claims.run(lambda c: set().union(*(self._claim(c, k) for k in chunks)))
         return taken
+
+    async def recall(self, conversations: Sequence[str], now: datetime) -> dict[str, tuple[str, datetime]]:
+        def run(connection: sqlite3.Connection) -> dict[str, tuple[str, datetime]]:
+            found: dict[str, tuple[str, datetime]] = {}
+            for chunk in _chunks(conversations):
+                sql, values = self._sql.recalls(len(chunk)), self._sql.recall_values(chunk, now)
+                found |= self._sql.recalled(connection.execute(sql, values).fetchall())
+            return found
+
+        try:  # a read in WAL mode waits for no writer; only a file being recovered can be busy
+            return run(self._on_loop())
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+        return await self._claims.run(run)
 
     def _claim(self, connection: sqlite3.Connection, keys: Sequence[tuple[str, datetime]]) -> set[str]:
         sql, values = self._sql.claims(len(keys)), self._sql.claim_values(keys)
@@ -202,12 +242,14 @@ def _connect(path: str, *, check_same_thread: bool = True) -> sqlite3.Connection
 class PostgresDriver:
     """asyncpg: claims and writes each on a connection of their own, opened on first use with the settings
     of SQLAlchemy's engine, and again after an error. (A pool would cost a round trip a claim: asyncpg
-    resets a connection as it goes back.) Claims come one batch at a time, writes too: one each suffices."""
+    resets a connection as it goes back.) Claims, reads and writes each come one batch at a time: one
+    connection each suffices."""
 
     def __init__(self, url: URL, dialect: Dialect) -> None:
         _, connect = dialect.create_connect_args(url)
         self._sql = Statements(dialect)
         self._claims = _Link({**connect, **POSTGRES_CONNECT_ARGS})
+        self._reads = _Link({**connect, **POSTGRES_CONNECT_ARGS})
         self._writes = _Link({**connect, **POSTGRES_CONNECT_ARGS})
 
     async def claim(self, keys: Sequence[tuple[str, datetime]]) -> set[str]:
@@ -217,6 +259,14 @@ class PostgresDriver:
                 rows = await connection.fetch(self._sql.claims(len(chunk)), *self._sql.claim_values(chunk))
                 taken.update(row[0] for row in rows)
             return taken
+
+    async def recall(self, conversations: Sequence[str], now: datetime) -> dict[str, tuple[str, datetime]]:
+        async with self._reads as connection:
+            found: dict[str, tuple[str, datetime]] = {}
+            for chunk in _chunks(conversations):
+                sql, values = self._sql.recalls(len(chunk)), self._sql.recall_values(chunk, now)
+                found |= self._sql.recalled(await connection.fetch(sql, *values))
+            return found
 
     async def write(self, events: list[Row], questions: list[Row], contexts: list[Row]) -> None:
         sql = self._sql
@@ -231,6 +281,7 @@ class PostgresDriver:
 
     async def close(self) -> None:
         await self._claims.close()
+        await self._reads.close()
         await self._writes.close()
 
 

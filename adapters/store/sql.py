@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from asyncpg import InterfaceError, PostgresError
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -64,16 +64,10 @@ class SqlStore:
     ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_engine(url)
-        # one statement on the answer's path needs no BEGIN and ROLLBACK around it: two round trips saved
+        # forgetting a key is one statement: it needs no BEGIN and ROLLBACK around it
         self._single: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # reading a conversation's context, built once: SQLAlchemy then reuses its compiled form
+        # each turn's own statements, on the driver itself; concurrent turns share round trips
         self._driver = driver_for(url, self.engine.dialect)
-        contexts = schema.contexts.c
-        self._recall = select(contexts.conversation, contexts.topic, contexts.updated_at).where(
-            contexts.conversation.in_(bindparam("conversations", expanding=True))
-            & (contexts.expires_at > bindparam("now"))
-        )
-        # concurrent turns share round trips
         self._claims: Batcher[tuple[str, float], bool] = Batcher(self._claim_many, False)
         self._recalls: Batcher[str, tuple[str, datetime] | None] = Batcher(self._recall_many, None)
         self.store_questions = store_questions
@@ -201,11 +195,7 @@ class SqlStore:
         return best[0] if best else None
 
     async def _recall_many(self, conversations: list[str]) -> dict[str, tuple[str, datetime] | None]:
-        async with self._single.connect() as connection:
-            rows = await connection.execute(
-                self._recall, {"conversations": conversations, "now": datetime.now(UTC)}
-            )
-            return {row.conversation: (row.topic, row.updated_at) for row in rows}
+        return dict(await self._driver.recall(conversations, datetime.now(UTC)))
 
     async def remember(
         self, conversation: str, topic: str, ttl_s: float = CONTEXT_TTL_S, question: str | None = None
