@@ -94,7 +94,7 @@ def main() -> None:
     engine = Engine(load_knowledge(), word_vectors=not args.words_alone)
     total = Score()
     names = ["correct", "rescued", "wrong", "declined"]
-    print(f"{'set':24} {'in':>4} {'out':>4}  " + "  ".join(f"{n:>12}" for n in names))
+    print(f"{'set':26} {'in':>4} {'out':>4}  " + "  ".join(f"{n:>12}" for n in names))
     misses = []
     for path, questions in question_sets(*args.questions):
         score = evaluate(engine, questions)
@@ -115,7 +115,7 @@ def main() -> None:
 def _print_row(name: str, score: Score) -> None:
     figures = score.percentages().values()
     print(
-        f"{name:24} {score.in_scope:4} {score.out_of_scope:4}  " + "  ".join(f"{v:11.1f}%" for v in figures)
+        f"{name:26} {score.in_scope:4} {score.out_of_scope:4}  " + "  ".join(f"{v:11.1f}%" for v in figures)
     )
 
 
