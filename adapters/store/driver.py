@@ -4,8 +4,9 @@ batched writes of events, contexts and questions.
 SQLAlchemy still writes each statement, once, from the schema and in the database's dialect; only running
 it skips SQLAlchemy's async layer. Through it a claim cost about 160 µs of CPU on SQLite (a thread hop for
 each of cursor, execute, fetch, close and the isolation level) and 65 µs on PostgreSQL: more than all the
-rest the store does for a turn. Here a batch is one hop to SQLite's own thread, or one round trip to
-PostgreSQL. Everything rarer (votes, expiry, reports) stays with SQLAlchemy."""
+rest the store does for a turn. Here a claim or a read is one statement on SQLite (on the event loop when
+the file is free) or one round trip to PostgreSQL, and a batch of writes one transaction on a connection of
+its own. Everything rarer (votes, expiry, forgetting a key, reports) stays with SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -240,10 +241,10 @@ def _connect(path: str, *, check_same_thread: bool = True) -> sqlite3.Connection
 
 
 class PostgresDriver:
-    """asyncpg: claims and writes each on a connection of their own, opened on first use with the settings
-    of SQLAlchemy's engine, and again after an error. (A pool would cost a round trip a claim: asyncpg
-    resets a connection as it goes back.) Claims, reads and writes each come one batch at a time: one
-    connection each suffices."""
+    """asyncpg: claims, reads and writes each on a connection of their own, opened on first use with the
+    settings of SQLAlchemy's engine, and again after an error. Each comes one batch at a time, so one
+    connection each suffices (a pool would cost a round trip a claim: asyncpg resets a connection as it
+    goes back)."""
 
     def __init__(self, url: URL, dialect: Dialect) -> None:
         _, connect = dialect.create_connect_args(url)

@@ -307,8 +307,8 @@ class SqlStore:
             batch = self._retry or [await self._queue.get()]
             self._retry = []
             if self._queue.qsize() < self.batch_size and batch[0][0] != "stop":
-                # let the records of the turns under way join this one: a transaction costs a busy server
-                # more than its rows do (one a turn: ~100 µs of CPU on SQLite; fifty a turn: a few each)
+                # let the records of the turns under way join this one: a transaction costs more than its
+                # rows (on SQLite, about 100 µs of CPU for one row alone, a few µs a row for fifty)
                 await asyncio.sleep(self.gather_s)
             while len(batch) < self.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
