@@ -87,8 +87,9 @@ def _bullet(line: str) -> str:
 
 
 def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-    """A conversation until EOF, "quit" or Ctrl-C. A number picks one of the last reply's numbered choices,
-    from the first prompt on (the welcome's examples are numbered too)."""
+    """A conversation until EOF, "quit" or Ctrl-C. A number picks one of the last numbered choices shown,
+    from the first prompt on (the welcome's examples are numbered too); a reply without any, such as
+    "Hello!", leaves the list above it in force."""
     interactive = stdin.isatty()
     welcome = engine.welcome()
     stdout.write(to_text(welcome) + "\n" + (HINT + "\n" if interactive else "") + "\n")
@@ -113,7 +114,7 @@ def chat(engine: Engine, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout)
             else:
                 reply = engine.reply(message, topic)
             topic = reply.topic or topic
-            choices = choices_of(reply)
+            choices = choices_of(reply) or choices
             stdout.write(to_text(reply) + "\n\n")
             stdout.flush()
     except KeyboardInterrupt:  # Ctrl-C is how many people leave a terminal program: not an error

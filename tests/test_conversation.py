@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from adapters.console import chat
+from adapters.console import chat, choices_of
 from bot.engine import Engine
 from bot.models import Reply, ReplyKind
 
@@ -155,3 +155,11 @@ def test_the_console_keeps_the_previous_topic() -> None:
     out = io.StringIO()
     chat(engine, io.StringIO("I've forgotten my password\nand what if that doesn't work?\n"), out)
     assert "== I am having issues re-setting my password" in out.getvalue()
+
+
+def test_a_number_after_small_talk_picks_from_the_list_still_on_screen() -> None:
+    engine = Engine.load()
+    out = io.StringIO()
+    chat(engine, io.StringIO("hello NHSmail Help\n1\n"), out)
+    first_example = choices_of(engine.welcome())[0]
+    assert f"== {engine.answer_topic(first_example.topic).title} ==" in out.getvalue()
