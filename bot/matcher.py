@@ -544,8 +544,10 @@ class Matcher:
             return []
         scores, terms, ids = scored
         order = np.argsort(-scores)[:limit]
-        asking = question(text) if question and len(order) > 1 and self._close(scores, order) else None
-        if asking:
+        close = len(order) > 1 and self._close(scores, order)
+        # the part that asks: for close topics, and for how sure the bot can be of the best (`assess`)
+        asking = question(text) if question and (close or assess) else None
+        if asking and close:
             asked = self._scores(asking)
             if asked is not None:
                 scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked[0]
@@ -563,7 +565,6 @@ class Matcher:
             for i, score in zip(chosen, scores[chosen].tolist(), strict=True)
             if score > 0
         ]
-        asking = question(text) if assess and question else None
         evidence = self._evidence(text, matches, ids, asking) if assess else None
         if evidence is not None:
             first = next(n for n, m in enumerate(matches) if m.in_scope)
