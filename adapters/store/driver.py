@@ -75,7 +75,26 @@ class Statements:
             for table in (schema.events, schema.unanswered, schema.contexts, schema.dedupe_keys)
         }
 
-    def claims(self, count: int) -> str:
+    def claiming(self, keys: Sequence[tuple[str, datetime]]) -> list[tuple[str, list[Any]]]:
+        """The statements that claim `keys`, with their values: one a CLAIMS_AT_ONCE keys."""
+        return [(self._claims_of(len(chunk)), self._claim_values(chunk)) for chunk in _chunks(keys)]
+
+    def recalling(self, conversations: Sequence[str], now: datetime) -> list[tuple[str, list[Any]]]:
+        """The statements that read the conversations' contexts, with their values (see `recalled`)."""
+        return [(self._recalls_of(len(c)), self._recall_values(c, now)) for c in _chunks(conversations)]
+
+    def writing(
+        self, events: list[Row], questions: list[Row], contexts: list[Row]
+    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The statements of a batch of writes, each with its rows (executemany); none for no rows."""
+        written = [
+            (self.events, schema.events, events),
+            (self.questions, schema.unanswered, questions),
+            (self.contexts, schema.contexts, contexts),
+        ]
+        return [(sql, self._values(table, rows)) for sql, table, rows in written if rows]
+
+    def _claims_of(self, count: int) -> str:
         """INSERT of `count` keys, returning the ones that were not there yet."""
         if count not in self._claims:
             table = schema.dedupe_keys
@@ -84,7 +103,7 @@ class Statements:
             self._claims[count] = str(statement.returning(table.c.key).compile(dialect=self.dialect))
         return self._claims[count]
 
-    def recalls(self, count: int) -> str:
+    def _recalls_of(self, count: int) -> str:
         """SELECT of `count` conversations' contexts that expire after the last parameter."""
         if count not in self._recalls:
             c = schema.contexts.c
@@ -95,7 +114,7 @@ class Statements:
             self._recalls[count] = str(statement.compile(dialect=self.dialect))
         return self._recalls[count]
 
-    def recall_values(self, conversations: Sequence[str], now: datetime) -> list[Any]:
+    def _recall_values(self, conversations: Sequence[str], now: datetime) -> list[Any]:
         expiry = self._processors["dedupe_keys"][1][1]  # the same type as the contexts' expiry
         return [*conversations, expiry(now) if expiry else now]
 
@@ -103,11 +122,11 @@ class Statements:
         when = self._when
         return {row[0]: (row[1], when(row[2]) if when else row[2]) for row in rows}
 
-    def claim_values(self, keys: Sequence[tuple[str, datetime]]) -> list[Any]:
+    def _claim_values(self, keys: Sequence[tuple[str, datetime]]) -> list[Any]:
         (_, key), (_, expiry) = self._processors["dedupe_keys"]
         return [v for k, e in keys for v in (key(k) if key else k, expiry(e) if expiry else e)]
 
-    def values(self, table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
+    def _values(self, table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
         """Rows as positional tuples in the statement's column order, converted as SQLAlchemy would (a
         column a row leaves out is NULL)."""
         columns = [(name, p) for name, p in self._processors[table.name] if name != "id"]
@@ -141,36 +160,31 @@ class SqliteDriver:
 
     async def claim(self, keys: Sequence[tuple[str, datetime]]) -> set[str]:
         taken: set[str] = set()
-        chunks = _chunks(keys)
+        statements = self._sql.claiming(keys)
         try:
-            while chunks:
-                taken |= self._claim(self._on_loop(), chunks[0])
-                chunks = chunks[1:]
+            while statements:
+                taken |= _claimed(self._on_loop(), *statements[0])
+                statements = statements[1:]
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            if not _busy(error):
                 raise
-        if chunks:  # what the loop could not claim at once
-            taken |= await self._claims.run(lambda c: set().union(*(self._claim(c, k) for k in chunks)))
+        if statements:  # what the loop could not claim at once
+            taken |= await self._claims.run(lambda c: set().union(*(_claimed(c, *s) for s in statements)))
         return taken
 
     async def recall(self, conversations: Sequence[str], now: datetime) -> dict[str, tuple[str, datetime]]:
+        statements = self._sql.recalling(conversations, now)
+
         def run(connection: sqlite3.Connection) -> dict[str, tuple[str, datetime]]:
-            found: dict[str, tuple[str, datetime]] = {}
-            for chunk in _chunks(conversations):
-                sql, values = self._sql.recalls(len(chunk)), self._sql.recall_values(chunk, now)
-                found |= self._sql.recalled(connection.execute(sql, values).fetchall())
-            return found
+            rows = [row for sql, values in statements for row in connection.execute(sql, values).fetchall()]
+            return self._sql.recalled(rows)
 
         try:  # a read in WAL mode waits for no writer; only a file being recovered can be busy
             return run(self._on_loop())
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            if not _busy(error):
                 raise
         return await self._claims.run(run)
-
-    def _claim(self, connection: sqlite3.Connection, keys: Sequence[tuple[str, datetime]]) -> set[str]:
-        sql, values = self._sql.claims(len(keys)), self._sql.claim_values(keys)
-        return {key for (key,) in connection.execute(sql, values).fetchall()}
 
     def _on_loop(self) -> sqlite3.Connection:
         if self._here is None:
@@ -182,19 +196,13 @@ class SqliteDriver:
         return self._here
 
     async def write(self, events: list[Row], questions: list[Row], contexts: list[Row]) -> None:
-        sql = self._sql
-        statements = [
-            (sql.events, sql.values(schema.events, events)),
-            (sql.questions, sql.values(schema.unanswered, questions)),
-            (sql.contexts, sql.values(schema.contexts, contexts)),
-        ]
+        statements = self._sql.writing(events, questions, contexts)
 
         def run(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN")
             try:
-                for statement, values in statements:
-                    if values:
-                        connection.executemany(statement, values)
+                for sql, rows in statements:
+                    connection.executemany(sql, rows)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -231,6 +239,15 @@ class _Connection:
         return work(self._connection)
 
 
+def _claimed(connection: sqlite3.Connection, sql: str, values: list[Any]) -> set[str]:
+    return {key for (key,) in connection.execute(sql, values).fetchall()}
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Another connection holds the file (SQLITE_BUSY and its extended codes)."""
+    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+
+
 def _connect(path: str, *, check_same_thread: bool = True) -> sqlite3.Connection:
     # autocommit: a claim is one statement; a write says BEGIN and COMMIT itself
     connection = sqlite3.connect(
@@ -256,29 +273,21 @@ class PostgresDriver:
     async def claim(self, keys: Sequence[tuple[str, datetime]]) -> set[str]:
         async with self._claims as connection:
             taken: set[str] = set()
-            for chunk in _chunks(keys):
-                rows = await connection.fetch(self._sql.claims(len(chunk)), *self._sql.claim_values(chunk))
-                taken.update(row[0] for row in rows)
+            for sql, values in self._sql.claiming(keys):
+                taken.update(row[0] for row in await connection.fetch(sql, *values))
             return taken
 
     async def recall(self, conversations: Sequence[str], now: datetime) -> dict[str, tuple[str, datetime]]:
         async with self._reads as connection:
-            found: dict[str, tuple[str, datetime]] = {}
-            for chunk in _chunks(conversations):
-                sql, values = self._sql.recalls(len(chunk)), self._sql.recall_values(chunk, now)
-                found |= self._sql.recalled(await connection.fetch(sql, *values))
-            return found
+            rows: list[Any] = []
+            for sql, values in self._sql.recalling(conversations, now):
+                rows += await connection.fetch(sql, *values)
+            return self._sql.recalled(rows)
 
     async def write(self, events: list[Row], questions: list[Row], contexts: list[Row]) -> None:
-        sql = self._sql
         async with self._writes as connection, connection.transaction():
-            for statement, table, rows in (
-                (sql.events, schema.events, events),
-                (sql.questions, schema.unanswered, questions),
-                (sql.contexts, schema.contexts, contexts),
-            ):
-                if rows:
-                    await connection.executemany(statement, sql.values(table, rows))
+            for sql, rows in self._sql.writing(events, questions, contexts):
+                await connection.executemany(sql, rows)
 
     async def close(self) -> None:
         await self._claims.close()
