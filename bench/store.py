@@ -24,7 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from adapters.metrics import Metrics  # noqa: E402
 from adapters.store import open_store  # noqa: E402
+from adapters.turns import Turns  # noqa: E402
 from bench.accuracy import question_sets  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.store import MemoryStore, Store, note_turn  # noqa: E402
@@ -34,8 +36,12 @@ ROUNDS = 3  # interleaved, best of each: the machine is shared, and a slow momen
 CONCURRENCY = 16  # turns in flight at once, as a busy server has
 
 
-async def _turns(engine: Engine, store: Store | None, messages: list[str], run: int = 0) -> float:
+async def _turns(
+    engine: Engine, store: Store | None, messages: list[str], run: int = 0
+) -> tuple[float, float]:
+    """Turns a second, and CPU µs a turn."""
     queue = list(enumerate(messages))
+    turns = Turns(Metrics(), store)
 
     async def worker() -> None:
         while queue:
@@ -47,9 +53,7 @@ async def _turns(engine: Engine, store: Store | None, messages: list[str], run: 
                 continue
             conversation = f"bench:conversation:{n % 200}"
             started = time.perf_counter()
-            reply = engine.reply(text)
-            if engine.follows_on(text, reply):  # as the adapters do: the context only when it can matter
-                reply = engine.reply(text, await store.context(conversation))
+            reply = await turns.reply(engine, text, conversation)  # as the adapters read the context
             await note_turn(
                 store,
                 reply,
