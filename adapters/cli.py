@@ -135,6 +135,11 @@ def _check(engine: Engine, today: date, months: int) -> int:
         f"knowledge base valid: {len(engine.kb.entries)} entries, {len(engine.kb.out_of_scope)} out-of-scope"
     )
     print(f"test all: {total - len(collisions)}/{total} phrasings route to their own entry")
+    print(
+        "sentence model: weighed"
+        if engine.matcher.semantic
+        else "sentence model: not installed, checked on words alone (see requirements-model.txt)"
+    )
     for warning in review_warnings(engine.kb.entries, today, months):
         print(warning)
     if collisions:

@@ -117,9 +117,9 @@ def diagnose(
         kb = load_knowledge(knowledge)
         lines.append(f"knowledge: {len(kb.entries)} entries, {len(kb.out_of_scope)} out-of-scope subjects")
         if semantic.installed():
-            lines.append("word vectors: installed; they help decide whether to answer or ask")
+            lines.append("sentence model: installed; it weighs in where the words leave doubt")
         else:
-            lines.append("word vectors: not installed (the wordllama package): answers on words alone")
+            lines.append("sentence model: not installed (requirements-model.txt): answers on words alone")
     except KnowledgeError as error:
         problems.append(f"knowledge base {knowledge}: {error}")
     if not any(p.startswith(("--host", "--port")) for p in problems):

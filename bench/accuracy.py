@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
     parser.add_argument("--words-alone", action="store_true", help="without the word vectors' opinion")
     args = parser.parse_args()
-    engine = Engine(load_knowledge(), word_vectors=not args.words_alone)
+    engine = Engine(load_knowledge(), semantic=not args.words_alone)
     total = Score()
     names = ["correct", "rescued", "wrong", "declined"]
     print(f"{'set':26} {'in':>4} {'out':>4}  " + "  ".join(f"{n:>12}" for n in names))

@@ -2,9 +2,10 @@
 
 import os
 
-# One BLAS thread, set before numpy loads: a message needs one small matrix product (the word vectors), and
-# OpenBLAS's extra threads spin between products, burning another core for nothing. A process answers one
-# message at a time; a deployment scales by processes. Set OPENBLAS_NUM_THREADS to choose otherwise.
+# One BLAS thread, set before numpy loads: a message needs one small matrix product (its closeness in meaning
+# to the phrasings), and OpenBLAS's extra threads spin between products, burning another core for nothing.
+# A process answers one message at a time; a deployment scales by processes. Set OPENBLAS_NUM_THREADS to
+# choose otherwise. (The sentence model runs on one onnxruntime thread, for the same reason.)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from bot.engine import Engine

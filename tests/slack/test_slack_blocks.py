@@ -252,7 +252,7 @@ def test_an_answer_offers_other_close_topics_not_already_related() -> None:
     [
         "locked out, my password is Sunshine123!",
         "email. my password is Sunshine123!",
-        "resident John Smith, DOB 03/04/1941, my password is Sunshine123!",
+        "resident John Smith, DOB 03/04/1941, the rota app pw is Sunshine123!",
     ],
 )
 def test_warnings_come_first_whatever_the_reply(engine: Engine, message: str) -> None:

@@ -66,7 +66,7 @@ WITH_PASSWORD = {
     "answer": "locked out, my password is Sunshine123!",
     "ivr": "what are the steps when I phone the helpdesk? my password is Sunshine123!",
     "clarify": "email. my password is Sunshine123!",
-    "menu": "resident John Smith, DOB 03/04/1941, my password is Sunshine123!",
+    "menu": "resident John Smith, DOB 03/04/1941, the rota app pw is Sunshine123!",
 }
 
 
