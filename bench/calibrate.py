@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from bench.accuracy import question_sets
+from bench.accuracy import Score, evaluate, question_sets
 from bot.engine import Engine
 
 L2 = 0.1  # a little shrinkage: the sets are a few thousand messages
@@ -67,6 +67,22 @@ def report(name: str, x: np.ndarray, y: np.ndarray, in_scope: np.ndarray, w: np.
     print(f"{name:10} {len(y):5} messages ({int(in_scope.sum())} in scope)  " + " | ".join(cells))
 
 
+def cross_validate(engine: Engine, paths: list[Path]) -> None:
+    """Each set scored by the bot with weights fitted on the other sets alone: how the answer model does on
+    messages it was not fitted on."""
+    data = {path: examples(engine, [path]) for path in paths}
+    total = Score()
+    for path, questions in question_sets(*paths):
+        others = [data[other] for other in paths if other != path]
+        engine.matcher.SURE_WEIGHTS = tuple(
+            fit(np.vstack([o[0] for o in others]), np.concatenate([o[1] for o in others]))
+        )
+        score = evaluate(engine, questions)
+        total.add(score)
+        print(f"{path.name:28} " + "  ".join(f"{v:5.1f}%" for v in score.percentages().values()))
+    print(f"{'all, each set left out':28} " + "  ".join(f"{v:5.1f}%" for v in total.percentages().values()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("questions", type=Path, nargs="*", help="sets to fit on (default: tests/data)")
@@ -77,11 +93,18 @@ def main() -> None:
         default=[DATA / name for name in HELD_OUT],
         help="sets to score, not fit on",
     )
+    parser.add_argument(
+        "--cross", action="store_true", help="score each set with weights fitted on the others alone"
+    )
     args = parser.parse_args()
     engine = Engine.load()
     if engine.matcher.semantic is None:
         sys.exit("the sentence model is not installed: nothing to calibrate")
     chosen = args.questions or sorted(p for p in DATA.glob("questions*.yaml") if p.name not in HELD_OUT)
+    if args.cross:
+        print(f"{'set (correct, rescued, wrong, declined)':28}")
+        cross_validate(engine, chosen + args.held_out)
+        return
     x, y, in_scope = examples(engine, chosen)
     w = fit(x, y)
     print("SURE_WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")")

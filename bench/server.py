@@ -716,12 +716,20 @@ def main() -> None:
         help="a PostgreSQL to make the store's database in (skipped if it does not answer)",
     )
     parser.add_argument("--only", help="run only these targets (comma-separated: bare,bolt,...,project)")
+    parser.add_argument(
+        "--question",
+        default=QUESTION,
+        help='what every request asks (the default is one the words settle; "my email won\'t let me in" '
+        "is one the sentence model weighs in on)",
+    )
     # internal: the processes the bench starts
     parser.add_argument("--target", choices=sorted(REFERENCES), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fake", help=argparse.SUPPRESS)
     parser.add_argument("--fakes", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global QUESTION
+    QUESTION = args.question
     if args.fakes:
         serve_fakes(args.fakes)
     elif args.target:
