@@ -99,13 +99,18 @@ def main() -> None:
     for path, questions in question_sets(*args.questions):
         score = evaluate(engine, questions)
         _print_row(path.name, score)
+        if "blind" in questions:  # the set's figures before it informed any change, as its file records
+            blind = questions["blind"]
+            label = f"  blind ({blind['bot']})" if "bot" in blind else "  blind"
+            print(f"{label[:36]:36}  " + "  ".join(f"{blind[n]:11.1f}%" for n in names))
         misses += [f"{path.name}: {miss}" for miss in sorted(score.misses)]
         total.add(score)
     _print_row("all", total)
     print(
         "\ncorrect: answered correctly (in-scope messages); rescued: by did-you-mean, the expected topic"
         "\namong the choices; wrong: wrong answers, out-of-scope messages answered included (all messages);"
-        "\ndeclined: out-of-scope messages declined"
+        "\ndeclined: out-of-scope messages declined; blind: what the bot of that commit scored on the set"
+        "\nbefore the set informed any change"
     )
     if not args.quiet:
         print(f"\nmisses ({len(misses)}):")

@@ -704,6 +704,7 @@ def serve_fakes(port: int) -> None:
 
 
 def main() -> None:
+    global QUESTION  # what the request generators ask
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=3, help="measured seconds per scenario")
     parser.add_argument("--connections", type=int, default=16, help="wrk's concurrent connections")
@@ -728,7 +729,6 @@ def main() -> None:
     parser.add_argument("--fake", help=argparse.SUPPRESS)
     parser.add_argument("--fakes", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global QUESTION
     QUESTION = args.question
     if args.fakes:
         serve_fakes(args.fakes)

@@ -132,6 +132,15 @@ class Match(NamedTuple):  # a tuple: rank makes several a message, and a frozen 
     sure: float | None = None
 
 
+class _Ranked(NamedTuple):
+    matches: list[Match]
+    ids: list[int]  # the message's terms'
+    # the sentence model's closeness of each topic to the message, and to the part of it that asks (when
+    # a situation comes first); None where the model was not asked
+    meaning: np.ndarray | None = None
+    asked: np.ndarray | None = None
+
+
 class Speller:
     """Corrects a typo towards the knowledge base's own words; a real English word is never a typo."""
 
@@ -402,19 +411,19 @@ class Matcher:
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
     SURE_WEIGHTS = (
-        -0.574,
-        3.774,
-        -2.953,
-        -3.889,
-        -0.418,
-        3.119,
-        0.181,
-        1.623,
-        -0.073,
-        -0.330,
-        0.563,
-        0.681,
-        -1.006,
+        -0.326,
+        4.129,
+        -3.177,
+        -3.972,
+        -0.370,
+        2.592,
+        0.172,
+        1.587,
+        -0.031,
+        -0.328,
+        0.564,
+        0.555,
+        -1.592,
     )
 
     def __init__(self, kb: KnowledgeBase, semantic: bool = True) -> None:
@@ -562,15 +571,13 @@ class Matcher:
         best topics are close, its own wording counts for QUESTION_WEIGHT of each topic's score. Unless the
         words alone leave no doubt (`_clear`) or `meaning` is off, the sentence model's closeness counts
         too, and `assess` says how sure the bot can be of the best topic it answers (`sure`)."""
-        ranked = self._ranked(text, limit, question, None)
-        semantic = self.semantic if meaning else None
-        if ranked is None or semantic is None or self._clear(ranked[0]):
-            return ranked[0] if ranked else []
-        matches, ids, asking = self._ranked(text, limit, question, semantic) or ranked
-        if assess and any(m.in_scope for m in matches):
-            evidence = self._evidence(matches, ids, semantic.closeness(text), asking, semantic)
+        ranked = self._weighed(text, limit, question, meaning)
+        if ranked is None:
+            return []
+        matches = ranked.matches
+        if assess and ranked.meaning is not None and any(m.in_scope for m in matches):
+            odds = sum(w * e for w, e in zip(self.SURE_WEIGHTS, self._evidence(ranked), strict=True))
             first = next(n for n, m in enumerate(matches) if m.in_scope)
-            odds = sum(w * e for w, e in zip(self.SURE_WEIGHTS, evidence, strict=True))
             matches[first] = matches[first]._replace(
                 sure=1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, odds))))
             )
@@ -579,14 +586,21 @@ class Matcher:
     def evidence(self, text: str, question: Callable[[str], str | None] | None = None) -> list[float] | None:
         """What tells how likely the best topic the FAQ answers is the right one (see `_evidence`); None
         when the words alone leave no doubt, the model is not there, or no topic the FAQ answers fits."""
-        ranked = self._ranked(text, 8, question, None)
-        semantic = self.semantic
-        if ranked is None or semantic is None or self._clear(ranked[0]):
+        ranked = self._weighed(text, 8, question, meaning=True)
+        if ranked is None or ranked.meaning is None or not any(m.in_scope for m in ranked.matches):
             return None
-        matches, ids, asking = self._ranked(text, 8, question, semantic) or ranked
-        if not any(m.in_scope for m in matches):
-            return None
-        return self._evidence(matches, ids, semantic.closeness(text), asking, semantic)
+        return self._evidence(ranked)
+
+    def _weighed(
+        self, text: str, limit: int, question: Callable[[str], str | None] | None, meaning: bool
+    ) -> _Ranked | None:
+        """`_ranked` on words alone, or again with the sentence model when it is wanted, there, and the
+        words leave doubt."""
+        ranked = self._ranked(text, limit, question, None)
+        semantic = self.semantic if meaning else None
+        if ranked is None or semantic is None or self._clear(ranked.matches):
+            return ranked
+        return self._ranked(text, limit, question, semantic)
 
     def _ranked(
         self,
@@ -594,21 +608,25 @@ class Matcher:
         limit: int,
         question: Callable[[str], str | None] | None,
         semantic: Semantic | None,
-    ) -> tuple[list[Match], list[int], str | None] | None:
-        """The best topics, the message's term ids and the part that asks (when looked for), on words
-        alone or, given the model, with its closeness counted in; None when no term is known."""
-        scored = self._scores(text, semantic)
+    ) -> _Ranked | None:
+        """The best topics, on words alone or, given the model, with its closeness counted in; None when
+        no term is known."""
+        scored = self._scores(text)
         if scored is None:
             return None
         scores, terms, ids = scored
+        meaning = semantic.closeness(text) if semantic is not None else None
+        scores = self._with_meaning(scores, terms, meaning)
         order = np.argsort(-scores)[:limit]
         close = len(order) > 1 and self._close(scores, order)
         # the part that asks: for close topics, and for how sure the bot can be of the best
         asking = question(text) if question and (close or semantic is not None) else None
+        asked_meaning = semantic.closeness(asking) if semantic is not None and asking else None
         if asking and close:
-            asked = self._scores(asking, semantic)
+            asked = self._scores(asking)
             if asked is not None:
-                scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked[0]
+                asked_scores = self._with_meaning(asked[0], asked[1], asked_meaning)
+                scores = (1 - self.QUESTION_WEIGHT) * scores + self.QUESTION_WEIGHT * asked_scores
                 order = np.argsort(-scores)[:limit]
         if len(order) > 1 and self._tell_apart(scores, order, ids):
             order = np.argsort(-scores)[:limit]
@@ -623,7 +641,14 @@ class Matcher:
             for i, score in zip(chosen, scores[chosen].tolist(), strict=True)
             if score > 0
         ]
-        return matches, ids, asking
+        return _Ranked(matches, ids, meaning, asked_meaning)
+
+    def _with_meaning(self, scores: np.ndarray, terms: set[str], meaning: np.ndarray | None) -> np.ndarray:
+        """For a text that names NHSmail, each topic's closeness in meaning adds SEMANTIC_WEIGHT of its
+        standard score (a text that names nothing of NHSmail is judged on its words: see Engine)."""
+        if meaning is None or self._any_anchor.isdisjoint(terms):
+            return scores
+        return np.maximum(scores + self.SEMANTIC_WEIGHT * meaning, 0.0)
 
     def _clear(self, matches: list[Match]) -> bool:
         """Whether the words alone leave no doubt: a message that names NHSmail fits one topic the FAQ
@@ -634,21 +659,16 @@ class Matcher:
         rivals = [m.score for m in matches if m is not answered[0]][:1]
         return max(rivals, default=0.0) <= answered[0].score * self.CLEAR_SHARE
 
-    def _evidence(
-        self,
-        matches: list[Match],
-        ids: list[int],
-        closeness: np.ndarray,
-        asking: str | None,
-        semantic: Semantic,
-    ) -> list[float]:
+    def _evidence(self, ranked: _Ranked) -> list[float]:
         """The best topic's score, how close the runner-up and the closest subject the FAQ does not cover
         come, whether the message names NHSmail, the word odds between the two best, and what the model
         says: whether it puts the same topic first, how close it is in meaning, how much closer a subject
-        the FAQ does not cover is, and, when a situation comes before the question (`asking`), whether the
+        the FAQ does not cover is, and, when a situation comes before the question, whether the
         question alone is closest to the same topic (1), to another (-1); 0 with no such part; and how
         close the third topic comes (a fragment can fit three at once), and how short the message is (one
         term over the number it has: a word or two can fit several topics)."""
+        matches, ids, closeness = ranked.matches, ranked.ids, ranked.meaning
+        assert closeness is not None  # only weighed when the model was asked
         answered = [m for m in matches if m.in_scope]
         best = answered[0]
         score = max(best.score, 1e-3)
@@ -663,9 +683,9 @@ class Matcher:
         agrees = int(np.argmax(np.where(self._in_scope, closeness, -np.inf))) == a
         closest_outside = float(np.max(closeness[~self._in_scope])) if not self._in_scope.all() else 0.0
         question_agrees = 0.0
-        if asking:
-            asked = semantic.closeness(asking)
-            question_agrees = 1.0 if int(np.argmax(np.where(self._in_scope, asked, -np.inf))) == a else -1.0
+        if ranked.asked is not None:
+            asked = int(np.argmax(np.where(self._in_scope, ranked.asked, -np.inf)))
+            question_agrees = 1.0 if asked == a else -1.0
         return [
             1.0,
             score,
@@ -687,11 +707,8 @@ class Matcher:
         weight = self.QUESTION_WEIGHT
         return bool(scores[order[0]] - scores[order[1]] < weight / (1 - weight))
 
-    def _scores(
-        self, text: str, semantic: Semantic | None = None
-    ) -> tuple[np.ndarray, set[str], list[int]] | None:
-        """Every topic's score for a text, with the text's terms and their ids; None if no term is known.
-        Given the model, each topic's closeness in meaning adds SEMANTIC_WEIGHT of its standard score."""
+    def _scores(self, text: str) -> tuple[np.ndarray, set[str], list[int]] | None:
+        """Every topic's score for a text, with the text's terms and their ids; None if no term is known."""
         message_terms = self.normaliser.terms(text, spell=True)
         ids: list[int] = []
         unknown = 0  # a word no topic uses counts against every topic; an unknown pair counts for nothing
@@ -720,10 +737,7 @@ class Matcher:
         neighbours = (keyed[self._closest] - self._closest_offsets) @ self._neighbour_weights
         neighbours *= self.PHRASING_WEIGHT / query_norm
         coverage *= (1 - self.PHRASING_WEIGHT) / query_mass
-        scores = neighbours + coverage
-        if semantic is not None and not self._any_anchor.isdisjoint(terms):
-            scores = np.maximum(scores + self.SEMANTIC_WEIGHT * semantic.closeness(text), 0.0)
-        return scores, terms, ids
+        return neighbours + coverage, terms, ids
 
     def _tell_apart(self, scores: np.ndarray, order: np.ndarray, ids: list[int]) -> bool:
         """Two close topics (siblings: a forgotten password, a reset that still fails) are told apart by

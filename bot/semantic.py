@@ -39,8 +39,6 @@ class Semantic:
     is than an average one, which makes scores of short and long messages comparable)."""
 
     NEIGHBOUR_WEIGHTS = (1.0, 0.5, 0.25)
-    # a message's closeness is asked for more than once as it is ranked and weighed: the last few are kept
-    RECENT = 4
 
     def __init__(
         self,
@@ -70,7 +68,6 @@ class Semantic:
         self._closest_offsets = self._offsets[self._closest]
         self._weights = np.array(self.NEIGHBOUR_WEIGHTS) / sum(self.NEIGHBOUR_WEIGHTS)
         self._in_scope = np.array(in_scope, dtype=bool)
-        self._recent: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, topics: Sequence[Sequence[str]], in_scope: Sequence[bool]) -> Semantic | None:
@@ -95,15 +92,7 @@ class Semantic:
         return cls(encoder, phrasings, [len(p) for p in topics], in_scope)
 
     def closeness(self, text: str) -> np.ndarray:
-        """Every topic's standard score for the message (not to be changed in place: it is kept a while)."""
-        known = self._recent.get(text)
-        if known is None:
-            if len(self._recent) >= self.RECENT:
-                self._recent.pop(next(iter(self._recent)), None)
-            known = self._recent[text] = self._standard(text)
-        return known
-
-    def _standard(self, text: str) -> np.ndarray:
+        """Every topic's standard score for the message."""
         keyed = self._phrasings @ self._encoder.vector(text) + self._offsets
         keyed.sort()
         closest = (keyed[self._closest] - self._closest_offsets) @ self._weights
