@@ -82,6 +82,11 @@ class Engine:
         self._examples = tuple(Suggestion(t, self._entries[t].short_title) for t in kb.messages.examples)
         # every answer is the same whatever the question: built once, then given its confidence
         self._answers = {e.id: self._answer_of(e) for e in kb.entries}
+        # the last message ranked and its ranking: a server asks for a short unclear message's reply twice,
+        # the second time after the conversation's last topic (Turns.reply), and that ranking, with the
+        # sentence model's 1-3 ms, is the same both times. Kept for that very string object only, so that
+        # another request's equal text is ranked afresh and no text outlives the next message.
+        self._last_ranked: tuple[str, list[Match]] | None = None
 
     @classmethod
     def load(cls) -> Engine:
@@ -160,7 +165,12 @@ class Engine:
         return Reply(ReplyKind.SMALLTALK, said, 1.0, paragraphs=(said,))
 
     def _rank(self, message: str) -> list[Match]:
-        return self.matcher.rank(message, question=self._question_of, assess=True)
+        last = self._last_ranked
+        if last is not None and last[0] is message:
+            return last[1]
+        matches = self.matcher.rank(message, question=self._question_of, assess=True)
+        self._last_ranked = (message, matches)
+        return matches
 
     @staticmethod
     def _question_of(message: str) -> str | None:
