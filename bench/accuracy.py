@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("questions", type=Path, nargs="*", help="question sets (default: tests/data/*.yaml)")
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
-    parser.add_argument("--words-alone", action="store_true", help="without the word vectors' opinion")
+    parser.add_argument("--words-alone", action="store_true", help="without the sentence model's opinion")
     args = parser.parse_args()
     engine = Engine(load_knowledge(), semantic=not args.words_alone)
     total = Score()

@@ -134,7 +134,7 @@ class Engine:
         ):
             # a fragment ("and the password?") means little to the sentence model: read on its words
             matches = self.matcher.rank(message, limit=len(self._topics_all), meaning=False)
-            return self._follow_up(matches, previous)
+            return self._follow_up(matches, previous, reply)
         if len(words) <= self.TWO_QUESTIONS_WORDS:
             return self._two_questions(message, reply)
         return reply
@@ -226,10 +226,12 @@ class Engine:
         outside = next((m for m in matches if not m.in_scope), None)
         return outside is not None and best.score < outside.score * self.TIE
 
-    def _follow_up(self, matches: list[Match], previous: Entry) -> Reply:
-        """A short message that is unclear on its own, read after the answer on `previous`: its related
-        topics get a head start; the topic just answered is not answered again. A fragment that still
-        makes no sense gets the related topics as choices, unless a subject the FAQ does not cover fits."""
+    def _follow_up(self, matches: list[Match], previous: Entry, alone: Reply) -> Reply:
+        """A short message that is unclear on its own (`alone`: its reply read so), read after the answer
+        on `previous`: its related topics get a head start; the topic just answered is not answered again.
+        Another topic is answered only as the message alone would be: the previous answer says nothing for
+        it. A fragment that still makes no sense gets the related topics as choices, unless a subject the
+        FAQ does not cover fits."""
         boosts = dict(zip(previous.related, self.FOLLOW_UP_BOOSTS, strict=False))
         shifted = sorted(
             (
@@ -243,6 +245,8 @@ class Engine:
             key=lambda m: -m.score,
         )
         reply = self._decide(shifted)
+        if reply.kind is ReplyKind.ANSWER and reply.topic not in boosts:
+            return alone
         if reply.kind is not ReplyKind.FALLBACK:
             return reply
         if matches and not matches[0].in_scope and matches[0].score >= self.CLARIFY_AT:
