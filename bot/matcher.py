@@ -596,27 +596,29 @@ class Matcher:
     ) -> _Ranked | None:
         """`_ranked` on words alone, or again with the sentence model when it is wanted, there, and the
         words leave doubt."""
-        ranked = self._ranked(text, limit, question, None)
+        scored = self._scores(text)
+        if scored is None:
+            return None
+        ranked = self._ranked(text, scored, limit, question, None)
         semantic = self.semantic if meaning else None
-        if ranked is None or semantic is None or self._clear(ranked.matches):
+        if semantic is None or self._clear(ranked.matches):
             return ranked
-        return self._ranked(text, limit, question, semantic)
+        return self._ranked(text, scored, limit, question, semantic)
 
     def _ranked(
         self,
         text: str,
+        scored: tuple[np.ndarray, set[str], list[int]],
         limit: int,
         question: Callable[[str], str | None] | None,
         semantic: Semantic | None,
-    ) -> _Ranked | None:
-        """The best topics, on words alone or, given the model, with its closeness counted in; None when
-        no term is known."""
-        scored = self._scores(text)
-        if scored is None:
-            return None
+    ) -> _Ranked:
+        """The best topics for the text's word scores (`_scores`), on words alone or, given the model,
+        with its closeness counted in."""
         scores, terms, ids = scored
         meaning = semantic.closeness(text) if semantic is not None else None
-        scores = self._with_meaning(scores, terms, meaning)
+        # a copy: `_tell_apart` swaps scores in place, and the same word scores may be ranked twice
+        scores = self._with_meaning(scores.copy(), terms, meaning)
         order = np.argsort(-scores)[:limit]
         close = len(order) > 1 and self._close(scores, order)
         # the part that asks: for close topics, and for how sure the bot can be of the best
@@ -656,8 +658,8 @@ class Matcher:
         answered = [m for m in matches if m.in_scope]
         if not answered or not answered[0].anchored or answered[0].score < self.CLEAR_SCORE:
             return False
-        rivals = [m.score for m in matches if m is not answered[0]][:1]
-        return max(rivals, default=0.0) <= answered[0].score * self.CLEAR_SHARE
+        rival = next((m.score for m in matches if m is not answered[0]), 0.0)
+        return rival <= answered[0].score * self.CLEAR_SHARE
 
     def _evidence(self, ranked: _Ranked) -> list[float]:
         """The best topic's score, how close the runner-up and the closest subject the FAQ does not cover
