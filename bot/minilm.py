@@ -97,7 +97,7 @@ def _words(text: str) -> list[str]:
         category = unicodedata.category(char)
         if char in "\t\n\r" or category == "Zs":
             kept.append(" ")
-        elif category == "Mn" or char in "\x00\ufffd" or category.startswith("C"):
+        elif category == "Mn" or category.startswith("C") or char == "\ufffd":
             continue
         elif _is_punctuation(char, category) or _is_cjk(ord(char)):
             kept.append(f" {char} ")

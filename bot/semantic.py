@@ -122,10 +122,8 @@ def _session(home: Path, weights: dict[str, np.ndarray]) -> Any:
             return minilm.session(path.read_bytes())
         except Exception:  # damaged: built again
             log.info("the sentence model's cached graph is unreadable: building it again")
-    digest = hashlib.sha256()
     with (home / _WEIGHTS).open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
+        digest = hashlib.file_digest(file, "sha256")
     if digest.hexdigest() != minilm.WEIGHTS_SHA256:
         raise ValueError("the model's weights are not the published ones")
     with tempfile.TemporaryDirectory() as folder:
