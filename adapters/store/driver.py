@@ -115,7 +115,7 @@ class Statements:
         return self._recalls[count]
 
     def _recall_values(self, conversations: Sequence[str], now: datetime) -> list[Any]:
-        expiry = self._processors["dedupe_keys"][1][1]  # the same type as the contexts' expiry
+        expiry = self._bind("contexts", "expires_at")
         return [*conversations, expiry(now) if expiry else now]
 
     def recalled(self, rows: Sequence[Sequence[Any]]) -> dict[str, tuple[str, datetime]]:
@@ -123,8 +123,12 @@ class Statements:
         return {row[0]: (row[1], when(row[2]) if when else row[2]) for row in rows}
 
     def _claim_values(self, keys: Sequence[tuple[str, datetime]]) -> list[Any]:
-        (_, key), (_, expiry) = self._processors["dedupe_keys"]
+        key, expiry = self._bind("dedupe_keys", "key"), self._bind("dedupe_keys", "expires_at")
         return [v for k, e in keys for v in (key(k) if key else k, expiry(e) if expiry else e)]
+
+    def _bind(self, table: str, column: str) -> Callable[[Any], Any] | None:
+        """How SQLAlchemy converts a value for that column before the driver takes it (None: as it is)."""
+        return next(p for name, p in self._processors[table] if name == column)
 
     def _values(self, table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
         """Rows as positional tuples in the statement's column order, converted as SQLAlchemy would (a
@@ -265,10 +269,9 @@ class PostgresDriver:
 
     def __init__(self, url: URL, dialect: Dialect) -> None:
         _, connect = dialect.create_connect_args(url)
+        connect = {**connect, **POSTGRES_CONNECT_ARGS}
         self._sql = Statements(dialect)
-        self._claims = _Link({**connect, **POSTGRES_CONNECT_ARGS})
-        self._reads = _Link({**connect, **POSTGRES_CONNECT_ARGS})
-        self._writes = _Link({**connect, **POSTGRES_CONNECT_ARGS})
+        self._claims, self._reads, self._writes = _Link(connect), _Link(connect), _Link(connect)
 
     async def claim(self, keys: Sequence[tuple[str, datetime]]) -> set[str]:
         async with self._claims as connection:
