@@ -411,19 +411,19 @@ class Matcher:
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
     SURE_WEIGHTS = (
-        -0.326,
-        4.129,
-        -3.177,
-        -3.972,
-        -0.370,
-        2.592,
-        0.172,
-        1.587,
-        -0.031,
-        -0.328,
-        0.564,
-        0.555,
-        -1.592,
+        0.683,
+        3.319,
+        -3.513,
+        -2.609,
+        -0.654,
+        1.61,
+        0.121,
+        1.008,
+        0.171,
+        -0.95,
+        0.025,
+        -0.564,
+        -1.358,
     )
 
     def __init__(self, kb: KnowledgeBase, semantic: bool = True) -> None:

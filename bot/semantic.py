@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,14 @@ _VERSION = "minilm-int8-fp16-words"
 
 
 class Semantic:
-    """Each topic's closeness to a message: the cosines of its closest phrasings, weighted as the matcher
-    weighs its neighbours, as standard scores across the topics the FAQ answers (how much closer this topic
-    is than an average one, which makes scores of short and long messages comparable)."""
+    """Each topic's closeness in meaning to a message: the mean of two standard scores across the topics
+    the FAQ answers (how much closer this topic is than an average one, which makes scores of short and
+    long messages comparable):
+    - likeness: the cosines of the topic's closest phrasings, weighted as the matcher weighs its neighbours;
+    - a linear classifier's score, fitted to the phrasings (softmax regression): it tells sibling topics
+      apart by what sets their phrasings apart, where likeness mostly sees what they share.
+    Together they rank better than either alone (bench/calibrate.py --cross, all 18 check sets: 93.8%
+    answered correctly, 1.0% wrong, against 93.5% and 1.1% for likeness alone)."""
 
     NEIGHBOUR_WEIGHTS = (1.0, 0.5, 0.25)
 
@@ -46,8 +52,10 @@ class Semantic:
         phrasings: np.ndarray,
         sizes: Sequence[int],
         in_scope: Sequence[bool],
+        classifier: np.ndarray,
     ):
-        """`phrasings`: every topic's phrasings' vectors, topic after topic, `sizes` a topic."""
+        """`phrasings`: every topic's phrasings' vectors, topic after topic, `sizes` a topic; `classifier`:
+        what `fit_classifier` made of them."""
         self._encoder = encoder
         # as in the matcher: each topic's phrasings in one run, padded with a zero vector to the neighbours
         # counted, runs a step apart (cosines shifted into [0, 2]): one sort puts every topic's closest
@@ -67,6 +75,7 @@ class Semantic:
         self._closest = ends[:, None] - np.arange(1, k + 1)[None, :]  # a topic's row: the closest first
         self._closest_offsets = self._offsets[self._closest]
         self._weights = np.array(self.NEIGHBOUR_WEIGHTS) / sum(self.NEIGHBOUR_WEIGHTS)
+        self._classifier, self._bias = classifier[:-1], classifier[-1]
         self._in_scope = np.array(in_scope, dtype=bool)
 
     @classmethod
@@ -77,29 +86,65 @@ class Semantic:
             log.info("sentence model not installed (%s): matching on words alone", _PACKAGE)
             return None
         texts = [text for phrasings in topics for text in phrasings]
+        sizes = [len(p) for p in topics]
         try:
             encoder = minilm.Encoder(minilm.WordPieces.load(home / _VOCABULARY), _session(home))
-            cached = _cache_path(home, "phrasings", ".npy", texts)
-            phrasings = _read(cached)
-            if phrasings is None or phrasings.shape != (len(texts), minilm.WIDTH):
+            cached = _cache_path(home, "phrasings", ".npz", texts)
+            built = _read(cached)
+            if built is None or built["phrasings"].shape != (len(texts), minilm.WIDTH):
                 phrasings = np.vstack([encoder.vector(text) for text in texts])
-                _write(cached, _npy(phrasings))
+                built = {"phrasings": phrasings, "classifier": fit_classifier(phrasings, sizes)}
+                _write(cached, _npz(built))
         except Exception as error:  # a missing runtime or a damaged install must not stop the bot
             log.warning("sentence model unusable (%s): matching on words alone", type(error).__name__)
             return None
-        return cls(encoder, phrasings, [len(p) for p in topics], in_scope)
+        return cls(encoder, built["phrasings"], sizes, in_scope, built["classifier"])
 
     def closeness(self, text: str) -> np.ndarray:
-        """Every topic's standard score for the message."""
-        keyed = self._phrasings @ self._encoder.vector(text) + self._offsets
+        """Every topic's score for the message."""
+        vector = self._encoder.vector(text)
+        keyed = self._phrasings @ vector + self._offsets
         keyed.sort()
-        closest = (keyed[self._closest] - self._closest_offsets) @ self._weights
-        answered = closest[self._in_scope]
+        likeness = (keyed[self._closest] - self._closest_offsets) @ self._weights
+        return (self._standard(likeness) + self._standard(vector @ self._classifier + self._bias)) / 2
+
+    def _standard(self, scores: np.ndarray) -> np.ndarray:
+        answered = scores[self._in_scope]
         mean = float(answered.sum()) / len(answered)
         spread = math.sqrt(max(0.0, float(answered @ answered) / len(answered) - mean * mean))
         if spread == 0.0:
-            return np.zeros_like(closest)
-        return (closest - mean) / spread
+            return np.zeros_like(scores)
+        return (scores - mean) / spread
+
+
+def fit_classifier(
+    phrasings: np.ndarray,
+    sizes: Sequence[int],
+    steps: int = 300,
+    rate: float = 0.2,
+    momentum: float = 0.9,
+    shrinkage: float = 1e-4,
+    sharpness: float = 80.0,
+) -> np.ndarray:
+    """Softmax regression from the phrasings' vectors to their topics, by gradient descent with Nesterov's
+    momentum (about a second): its weights, a row a vector dimension, then its biases as the last row.
+    Unit vectors' cosines lie close together: the logits are scaled by `sharpness`, so that a few hundred
+    steps separate the topics."""
+    x = np.hstack([phrasings.astype(np.float32), np.ones((len(phrasings), 1), dtype=np.float32)])
+    wanted = np.repeat(np.eye(len(sizes), dtype=np.float32), sizes, axis=0)
+    weights = np.zeros((x.shape[1], len(sizes)), dtype=np.float32)
+    velocity = np.zeros_like(weights)
+    for _ in range(steps):
+        ahead = weights + momentum * velocity
+        logits = (x @ ahead) * sharpness
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        gradient = x.T @ ((p - wanted) / len(x))
+        gradient[:-1] += shrinkage * ahead[:-1]
+        velocity = momentum * velocity - rate * gradient
+        weights += velocity
+    return weights * sharpness
 
 
 def installed() -> Path | None:
@@ -143,16 +188,17 @@ def _cache_path(home: Path, kind: str, suffix: str, texts: Sequence[str] = ()) -
         return None
 
 
-def _npy(array: np.ndarray) -> bytes:
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
+    np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
 
 
-def _read(path: Path | None) -> np.ndarray | None:
+def _read(path: Path | None) -> dict[str, np.ndarray] | None:
     try:
-        return np.load(path, allow_pickle=False) if path is not None else None
-    except (OSError, ValueError):
+        with np.load(path, allow_pickle=False) as arrays:  # type: ignore[arg-type]
+            return dict(arrays)
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile):
         return None  # not there yet, or damaged: built again
 
 

@@ -63,10 +63,28 @@ def test_the_closest_topic_in_meaning_scores_highest() -> None:
     assert model.closeness("   ").shape == (3,)  # a message with no word is still read
 
 
+def test_the_classifier_separates_topics_whose_phrasings_are_much_alike() -> None:
+    """Two topics whose phrasings share most of their direction and differ in one: the classifier leans on
+    the one that differs."""
+    rng = np.random.default_rng(1)
+    shared = rng.normal(size=8)
+    phrasings = np.array(
+        [
+            shared + rng.normal(scale=0.05, size=8) + 0.3 * topic * np.eye(8)[0]
+            for topic in (0, 1)
+            for _ in range(20)
+        ]
+    )
+    phrasings /= np.linalg.norm(phrasings, axis=1, keepdims=True)
+    classifier = semantic.fit_classifier(phrasings.astype(np.float32), [20, 20])
+    logits = phrasings @ classifier[:-1] + classifier[-1]
+    assert (np.argmax(logits, axis=1) == np.repeat([0, 1], 20)).all()
+
+
 def test_the_graph_and_the_phrasings_are_cached_and_damaged_ones_rebuilt() -> None:
     first = Semantic.load(TOPICS, [True, True, False])
     cache = Path(os.environ["XDG_CACHE_HOME"]) / "nhsmail-bot"
-    graphs, phrasings = list(cache.glob("graph-*.onnx")), list(cache.glob("phrasings-*.npy"))
+    graphs, phrasings = list(cache.glob("graph-*.onnx")), list(cache.glob("phrasings-*.npz"))
     assert first is not None and len(graphs) == 1 and len(phrasings) >= 1
     for damaged in (*graphs, *phrasings):
         damaged.write_bytes(b"not what it was")
