@@ -29,6 +29,7 @@ from adapters.store import open_store  # noqa: E402
 from adapters.turns import Turns  # noqa: E402
 from bench.accuracy import question_sets  # noqa: E402
 from bot.engine import Engine  # noqa: E402
+from bot.knowledge import load_knowledge  # noqa: E402
 from bot.store import MemoryStore, Store, note_turn  # noqa: E402
 
 TURNS = 2000
@@ -73,8 +74,8 @@ async def _turns(
     return len(messages) / seconds, (time.process_time() - cpu) / len(messages) * 1e6
 
 
-async def _main(postgres: str) -> None:
-    engine = Engine.load().warm()
+async def _main(postgres: str, words_alone: bool) -> None:
+    engine = Engine(load_knowledge(), semantic=not words_alone).warm()
     pool = [q["text"] for _, qs in question_sets() for q in qs["in_scope"]]
     pool += [text for _, qs in question_sets() for text in qs["out_of_scope"]]
     messages = [pool[n % len(pool)] for n in range(TURNS)]
@@ -119,7 +120,13 @@ async def _main(postgres: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default="", help="a PostgreSQL DATABASE_URL to use instead")
-    asyncio.run(_main(parser.parse_args().postgres))
+    parser.add_argument(
+        "--words-alone",
+        action="store_true",
+        help="answer without the sentence model: a cheaper turn, against which the store's cost shows more",
+    )
+    args = parser.parse_args()
+    asyncio.run(_main(args.postgres, args.words_alone))
 
 
 if __name__ == "__main__":
