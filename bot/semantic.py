@@ -209,8 +209,9 @@ def _write(path: Path | None, content: bytes) -> bool:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         kind = path.name.split("-")[0]
-        for old in path.parent.glob(f"{kind}-*{path.suffix}"):
-            old.unlink(missing_ok=True)
+        for old in path.parent.glob(f"{kind}-*"):
+            if old.suffix != ".tmp":  # another process's file being written
+                old.unlink(missing_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_bytes(content)
         temporary.replace(path)  # whole or not at all, whatever other process reads it
