@@ -411,19 +411,19 @@ class Matcher:
     # how sure the bot can be that the best topic is right: a logistic model over the evidence `_evidence`
     # lists, fitted on the question sets in tests/data by bench/calibrate.py
     SURE_WEIGHTS = (
-        0.683,
-        3.319,
-        -3.513,
-        -2.609,
-        -0.654,
-        1.61,
-        0.121,
-        1.008,
-        0.171,
-        -0.95,
-        0.025,
-        -0.564,
-        -1.358,
+        0.527,
+        3.198,
+        -3.125,
+        -2.551,
+        -0.648,
+        1.517,
+        0.113,
+        1.138,
+        0.163,
+        -0.983,
+        0.008,
+        -0.793,
+        -1.269,
     )
 
     def __init__(self, kb: KnowledgeBase, semantic: bool = True) -> None:
