@@ -231,7 +231,11 @@ def build_graph(weights: dict[str, np.ndarray], folder: Path) -> bytes:
     # said so, the quantiser does not log (to the root logger) that a graph could be pre-processed first
     helper.set_model_props(model, {"onnx.quant.pre_process": "onnxruntime.quant"})
     whole, quantised = folder / "model.onnx", folder / "model.int8.onnx"
+    # each of the constants, the graph and the model holds every weight: one at a time is enough
+    constants.clear()
+    del graph
     onnx.save(model, whole)
+    del model
     # the quantiser logs each tensor through the root logger, at INFO: a start's log need not list them
     logging.disable(logging.INFO)
     try:
