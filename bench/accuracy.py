@@ -24,6 +24,12 @@ def question_sets(*paths: Path) -> list[tuple[Path, dict]]:
     return [(path, yaml.safe_load(path.read_text(encoding="utf-8"))) for path in chosen]
 
 
+def every_message() -> list[str]:
+    """Every set's in-scope messages, then every set's out-of-scope ones: short, long and near-domain."""
+    sets = [questions for _, questions in question_sets()]
+    return [q["text"] for qs in sets for q in qs["in_scope"]] + [t for qs in sets for t in qs["out_of_scope"]]
+
+
 @dataclass
 class Score:
     in_scope: int = 0

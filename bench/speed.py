@@ -13,22 +13,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.accuracy import question_sets  # noqa: E402
+from bench.accuracy import every_message  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 
 ROUNDS = 10
 
 
-def _messages() -> list[str]:
-    messages = []
-    for _, questions in question_sets():  # short, long and out-of-scope messages alike
-        messages += [q["text"] for q in questions["in_scope"]] + questions["out_of_scope"]
-    return messages
-
-
 def main() -> None:
-    messages = _messages()
+    messages = every_message()
     started = time.perf_counter()
     kb = load_knowledge()
     loaded = time.perf_counter()
@@ -62,7 +55,7 @@ def footprint(semantic: bool) -> None:
     """Answer every message once, in a fresh process, as a server would over a long run, and print the
     process's peak RSS in MiB."""
     engine = Engine(load_knowledge(), semantic=semantic).warm()
-    for message in _messages():
+    for message in every_message():
         engine.reply(message)
     # VmHWM, not getrusage's ru_maxrss: a child started from a bigger process inherits the parent's figure
     status = Path("/proc/self/status").read_text().splitlines()

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from adapters.metrics import Metrics  # noqa: E402
 from adapters.store import open_store  # noqa: E402
 from adapters.turns import Turns  # noqa: E402
-from bench.accuracy import question_sets  # noqa: E402
+from bench.accuracy import every_message  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.knowledge import load_knowledge  # noqa: E402
 from bot.store import MemoryStore, Store, note_turn  # noqa: E402
@@ -76,8 +76,7 @@ async def _turns(
 
 async def _main(postgres: str, words_alone: bool) -> None:
     engine = Engine(load_knowledge(), semantic=not words_alone).warm()
-    pool = [q["text"] for _, qs in question_sets() for q in qs["in_scope"]]
-    pool += [text for _, qs in question_sets() for text in qs["out_of_scope"]]
+    pool = every_message()
     messages = [pool[n % len(pool)] for n in range(TURNS)]
     await _turns(engine, None, messages[:300])  # warm the engine's caches
     made = ""
