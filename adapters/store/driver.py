@@ -30,6 +30,9 @@ T = TypeVar("T")
 CLOSE_TIMEOUT_S = 2.0
 # keys claimed by one statement: a busy server's concurrent turns share it; more go in another
 CLAIMS_AT_ONCE = 64
+# the rows of one INSERT: a batch is written in statements of these sizes, largest first, so that each
+# table has four statements to prepare and keep, and a batch of a hundred rows takes four
+ROWS_AT_ONCE = (64, 16, 4, 1)
 
 
 class Driver(Protocol):
@@ -60,14 +63,8 @@ class Statements:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self._insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-        self.events = self._inserts(schema.events)
-        self.questions = self._inserts(schema.unanswered)
-        upsert = self._insert(schema.contexts)
-        changed = {c: upsert.excluded[c] for c in ("topic", "question", "updated_at", "expires_at")}
-        self.contexts = self._compiled(
-            upsert.on_conflict_do_update(index_elements=["conversation"], set_=changed), schema.contexts
-        )
         self._claims: dict[int, str] = {}
+        self._writes: dict[tuple[str, int], str] = {}
         self._recalls: dict[int, str] = {}
         self._when = schema.contexts.c.updated_at.type.dialect_impl(dialect).result_processor(dialect, None)
         self._processors = {
@@ -85,14 +82,20 @@ class Statements:
 
     def writing(
         self, events: list[Row], questions: list[Row], contexts: list[Row]
-    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
-        """The statements of a batch of writes, each with its rows (executemany); none for no rows."""
-        written = [
-            (self.events, schema.events, events),
-            (self.questions, schema.unanswered, questions),
-            (self.contexts, schema.contexts, contexts),
-        ]
-        return [(sql, self._values(table, rows)) for sql, table, rows in written if rows]
+    ) -> list[tuple[str, list[Any]]]:
+        """The statements of a batch of writes, with their values: each table's rows in a few INSERTs of
+        many rows, never one a row. SQLite lets go of Python's lock for each statement it runs, so a
+        statement a row made the writes' thread wait on the event loop once a row, holding the file's lock
+        all the while (a batch of a hundred rows held it for ~15 ms, and claims queued behind it)."""
+        written = [(schema.events, events), (schema.unanswered, questions), (schema.contexts, contexts)]
+        statements = []
+        for table, rows in written:
+            values = self._values(table, rows)
+            while values:
+                size = next(size for size in ROWS_AT_ONCE if size <= len(values))
+                chunk, values = values[:size], values[size:]
+                statements.append((self._writes_of(table, size), [v for row in chunk for v in row]))
+        return statements
 
     def _claims_of(self, count: int) -> str:
         """INSERT of `count` keys, returning the ones that were not there yet."""
@@ -133,16 +136,30 @@ class Statements:
     def _values(self, table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
         """Rows as positional tuples in the statement's column order, converted as SQLAlchemy would (a
         column a row leaves out is NULL)."""
-        columns = [(name, p) for name, p in self._processors[table.name] if name != "id"]
+        written = _written(table)
+        columns = [(name, p) for name, p in self._processors[table.name] if name in written]
         return [tuple(p(row.get(name)) if p else row.get(name) for name, p in columns) for row in rows]
 
-    def _inserts(self, table: Table) -> str:
-        return self._compiled(table.insert(), table)
+    def _writes_of(self, table: Table, count: int) -> str:
+        """INSERT of `count` rows of `table` (contexts: an upsert on the conversation)."""
+        if (table.name, count) not in self._writes:
+            columns = _written(table)
+            rows = [{name: bindparam(f"{name}_{n}") for name in columns} for n in range(count)]
+            statement = self._insert(table).values(rows)
+            if table is schema.contexts:
+                kept = ("topic", "question", "updated_at", "expires_at")
+                changed = {c: statement.excluded[c] for c in kept}
+                statement = statement.on_conflict_do_update(index_elements=["conversation"], set_=changed)
+            compiled = statement.compile(dialect=self.dialect)
+            # the values go in row by row, each row's in the table's order: so must the parameters
+            assert compiled.positiontup == [f"{name}_{n}" for n in range(count) for name in columns]
+            self._writes[(table.name, count)] = str(compiled)
+        return self._writes[(table.name, count)]
 
-    def _compiled(self, statement: Any, table: Table) -> str:
-        columns = [c.name for c in table.c if c.name != "id"]
-        # for_executemany: no RETURNING of the new ids, which PostgreSQL's dialect adds otherwise
-        return str(statement.compile(dialect=self.dialect, column_keys=columns, for_executemany=True))
+
+def _written(table: Table) -> list[str]:
+    """The columns a row of `table` gives: all but the id the database numbers."""
+    return [c.name for c in table.c if c.name != "id"]
 
 
 def _chunks(keys: Sequence[T]) -> list[Sequence[T]]:
@@ -205,8 +222,8 @@ class SqliteDriver:
         def run(connection: sqlite3.Connection) -> None:
             connection.execute("BEGIN")
             try:
-                for sql, rows in statements:
-                    connection.executemany(sql, rows)
+                for sql, values in statements:
+                    connection.execute(sql, values)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -289,8 +306,8 @@ class PostgresDriver:
 
     async def write(self, events: list[Row], questions: list[Row], contexts: list[Row]) -> None:
         async with self._writes as connection, connection.transaction():
-            for sql, rows in self._sql.writing(events, questions, contexts):
-                await connection.executemany(sql, rows)
+            for sql, values in self._sql.writing(events, questions, contexts):
+                await connection.execute(sql, *values)
 
     async def close(self) -> None:
         await self._claims.close()

@@ -62,6 +62,37 @@ async def test_context_is_shared_between_replicas_and_expires(database_url: str)
         await second.close()
 
 
+async def test_a_busy_moments_records_are_written_whole_and_as_given(store: SqlStore) -> None:
+    """85 turns in one batch: each table's rows go in statements of 64, 16, 4 and 1 rows."""
+    at = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
+    for n in range(85):
+        await store.record(
+            TurnEvent(
+                platform="teams",
+                conversation_kind="personal",
+                outcome=Outcome.ANSWER if n % 2 else Outcome.FALLBACK,
+                user=f"U{n}",
+                conversation=f"teams:{n}",
+                topic=f"topic-{n}" if n % 2 else None,
+                confidence=n / 100,
+                latency_ms=n + 0.5,
+                at=at + timedelta(seconds=n),
+            )
+        )
+        await store.remember(f"teams:{n}", f"topic-{n}", question="I forgot my password" if n == 84 else None)
+    await store.flush()
+    events = sorted(await _rows(store, schema.events), key=lambda row: row.at)
+    assert len(events) == 85
+    assert [(e.topic, e.confidence, e.latency_ms, e.at) for e in events[83:]] == [
+        ("topic-83", 0.83, 83.5, at + timedelta(seconds=83)),
+        (None, 0.84, 84.5, at + timedelta(seconds=84)),
+    ]
+    assert len({e.user_hash for e in events}) == 85
+    contexts = {row.topic: row.question for row in await _rows(store, schema.contexts)}
+    assert len(contexts) == 85 and contexts["topic-84"] == "I forgot my password"
+    assert await store.context("teams:0") == "topic-0" and await store.context("teams:84") == "topic-84"
+
+
 async def test_feedback_counts_one_vote_per_user_and_answer(store: SqlStore) -> None:
     for helpful in (True, False, False, False):  # a change of mind, then two replays
         await store.feedback("U1", "forgotten-password", helpful, "slack", "slack:C1")
