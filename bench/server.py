@@ -7,6 +7,7 @@ Run it from the checkout, after `make test` (or any install of the project with 
     .venv/bin/python bench/server.py --seconds 5 --rounds 3      # best of 3 interleaved: a shared machine
     .venv/bin/python bench/server.py --agents-python /path/to/venv/bin/python
     .venv/bin/python bench/server.py --only bolt,project --baseline /tmp/main   # before/after, one run
+    .venv/bin/python bench/server.py --only project+sqlite,baseline --baseline /tmp/a --baseline-store sqlite
 
 It needs `wrk` (Debian: `apt-get install -y wrk`). Every server runs in its own process on 127.0.0.1:
 
@@ -571,9 +572,19 @@ def bench(args: argparse.Namespace) -> list[Result]:
                 results.append(
                     Result("project+postgres", "", note=f"skipped: no PostgreSQL at {args.postgres}")
                 )
-            checkouts = [(name, ROOT, url) for name, url in stores] + (
-                [("baseline", args.baseline.resolve(), "memory:")] if args.baseline else []
-            )
+            checkouts = [(name, ROOT, url) for name, url in stores]
+            if args.baseline:
+                # the baseline keeps its state apart from the project's, on the same kind of store
+                baseline_store: str | None = {
+                    "memory": "memory:",
+                    "sqlite": f"sqlite:///{folder / 'baseline.db'}",
+                }.get(args.baseline_store)
+                if args.baseline_store == "postgres" and postgres:
+                    baseline_store = stack.enter_context(postgres_database(args.postgres, "baseline"))
+                if baseline_store:
+                    checkouts.append(("baseline", args.baseline.resolve(), baseline_store))
+                else:
+                    results.append(Result("baseline", "", note=f"skipped: no PostgreSQL at {args.postgres}"))
             for name, checkout, database in checkouts:
                 checkout_env = {
                     **env,
@@ -615,14 +626,14 @@ def bench(args: argparse.Namespace) -> list[Result]:
 
 
 @contextlib.contextmanager
-def postgres_database(admin_url: str) -> Iterator[str | None]:
+def postgres_database(admin_url: str, purpose: str = "project") -> Iterator[str | None]:
     """A database of the bench's own on the PostgreSQL at `admin_url`, dropped afterwards; None if it
     does not answer."""
     import asyncio
 
     import asyncpg
 
-    name = f"nhsmail_bench_{os.getpid()}"
+    name = f"nhsmail_bench_{purpose}_{os.getpid()}"
 
     async def run(statement: str) -> None:
         connection = await asyncpg.connect(admin_url, timeout=5)
@@ -678,10 +689,13 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         ("Teams message", "agents"),
         *((scenario.name, "baseline") for scenario in (SLASH, MENTION, TEAMS)),
     ]
+    # the baseline is set against the project on the same store
+    same_store = {"memory": "project"}.get(args.baseline_store, f"project+{args.baseline_store}")
     print()
     print("project / reference     req/s   CPU per request")
     for scenario, reference in pairs:
-        ours, theirs = found.get(("project", scenario)), found.get((reference, scenario))
+        ours = found.get((same_store if reference == "baseline" else "project", scenario))
+        theirs = found.get((reference, scenario))
         if ours and theirs and theirs.rps and theirs.cpu_ms:
             rate, cpu = ours.rps / theirs.rps, ours.cpu_ms / theirs.cpu_ms
             print(f"{scenario:15} / {reference:10} {rate:5.2f}x   {cpu:5.2f}x")
@@ -711,6 +725,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="run everything this often; keep each best")
     parser.add_argument("--agents-python", help="a python with microsoft-agents-hosting-aiohttp installed")
     parser.add_argument("--baseline", type=Path, help="another checkout of this project to run beside it")
+    parser.add_argument(
+        "--baseline-store",
+        choices=("memory", "sqlite", "postgres"),
+        default="memory",
+        help="the baseline's store (a file or database of its own), set against project on the same store",
+    )
     parser.add_argument(
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
