@@ -59,7 +59,8 @@ contexts = Table(
     # the redacted question answered, so a later Not helpful vote can file it as unanswered
     Column("question", Text()),
     Column("updated_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    # not indexed: every answer moves it, and the expiry that reads it scans only half an hour's rows
+    Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 events = Table(

@@ -11,9 +11,14 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.store import open_store, schema
-from adapters.store.migrate import head
+from adapters.store.database import to_async_url
+from adapters.store.migrate import _config, _current, head, upgrade
 from bot.engine import Engine
 from bot.store import note_turn
 
@@ -128,5 +133,19 @@ def test_purge_and_a_bad_since_are_answered_plainly(database_url: str) -> None:
     assert "Traceback" not in bad.stderr
 
 
-def test_the_shipped_migrations_reach_head() -> None:
-    assert head() == "0001"
+async def test_the_migrations_build_the_schema_the_store_declares(database_url: str) -> None:
+    """From empty and from the first revision alike: what the code reads and writes is what is there."""
+    url = to_async_url(database_url)
+    made = create_async_engine(url)
+    try:
+        async with made.begin() as connection:
+            await connection.run_sync(lambda c: command.upgrade(_config(c), "0001"))
+        await upgrade(url)
+        async with made.connect() as connection:
+            assert await connection.run_sync(_current) == head() == "0002"
+            differences = await connection.run_sync(
+                lambda c: compare_metadata(MigrationContext.configure(c), schema.metadata)
+            )
+    finally:
+        await made.dispose()
+    assert differences == []
