@@ -67,8 +67,12 @@ class Statements:
         self._writes: dict[tuple[str, int], str] = {}
         self._recalls: dict[int, str] = {}
         self._when = schema.contexts.c.updated_at.type.dialect_impl(dialect).result_processor(dialect, None)
-        self._processors = {
-            table.name: [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in table.c]
+        # each table's written columns, in the statements' order, and how SQLAlchemy converts their values
+        self._columns = {
+            table.name: [
+                (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in _written(table)
+            ]
             for table in (schema.events, schema.unanswered, schema.contexts, schema.dedupe_keys)
         }
 
@@ -131,14 +135,13 @@ class Statements:
 
     def _bind(self, table: str, column: str) -> Callable[[Any], Any] | None:
         """How SQLAlchemy converts a value for that column before the driver takes it (None: as it is)."""
-        return next(p for name, p in self._processors[table] if name == column)
+        return next(p for name, p in self._columns[table] if name == column)
 
     def _values(self, table: Table, rows: list[Row]) -> list[tuple[Any, ...]]:
         """Rows as positional tuples in the statement's column order, converted as SQLAlchemy would (a
         column a row leaves out is NULL)."""
-        written = _written(table)
-        columns = [(name, p) for name, p in self._processors[table.name] if name in written]
-        return [tuple(p(row.get(name)) if p else row.get(name) for name, p in columns) for row in rows]
+        columns = self._columns[table.name]
+        return [tuple([p(row.get(name)) if p else row.get(name) for name, p in columns]) for row in rows]
 
     def _writes_of(self, table: Table, count: int) -> str:
         """INSERT of `count` rows of `table` (contexts: an upsert on the conversation)."""

@@ -40,6 +40,7 @@ OUTAGE = (
     ConnectionError,
 )
 HASH_KEY_NAME = "user_hash_key"
+HASHES_KEPT = 10_000
 Item = tuple[str, dict[str, Any]]  # a record's kind ("event", "question", "context", "vote", "stop") and row
 
 
@@ -76,6 +77,7 @@ class SqlStore:
         self.op_timeout_s = op_timeout_s
         self.probe_interval_s = probe_interval_s
         self._hash_key = hash_key.encode("utf-8") if hash_key else b""
+        self._hashes: dict[str, str] = {}
         self._queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
         self._retry: list[Item] = []
         self._memory = RecentKeys(ttl=DEDUPE_TTL_S, max_size=50_000)
@@ -103,6 +105,7 @@ class SqlStore:
         await migrate.upgrade(self.url)
         if not self._hash_key:
             self._hash_key = await self._load_hash_key()
+            self._hashes.clear()
         self._health = Health(True)
         self._ready.set()
 
@@ -145,7 +148,14 @@ class SqlStore:
         return self._health
 
     def hash(self, value: str) -> str:
-        return keyed_hash(self._hash_key, value)
+        """The keyed hash of a platform id; the ids of the last few thousand users and conversations are kept
+        hashed, as a turn hashes three (the user's and the conversation's, twice) and they recur."""
+        hashed = self._hashes.get(value)
+        if hashed is None:
+            if len(self._hashes) >= HASHES_KEPT:
+                self._hashes.clear()
+            hashed = self._hashes[value] = keyed_hash(self._hash_key, value)
+        return hashed
 
     # ---- the answer's path
 
