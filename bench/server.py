@@ -45,6 +45,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -663,12 +664,22 @@ def best_rounds(results: list[Result]) -> list[Result]:
     return list(best.values())
 
 
+def by_round(results: list[Result]) -> dict[tuple[str, str], list[Result]]:
+    """Each target and scenario's results, round by round."""
+    rounds: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        if r.sent:
+            rounds.setdefault((r.target, r.scenario), []).append(r)
+    return rounds
+
+
 def report(results: list[Result], args: argparse.Namespace) -> None:
+    rounds = by_round(results)
     print()
     cores = os.cpu_count()
-    rounds = f", best of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
+    best_of = f", best of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
     warm = "after a 1 s warm-up"
-    print(f"wrk -t1 -c{args.connections}, {args.seconds} s per scenario {warm}{rounds}, {cores} cores")
+    print(f"wrk -t1 -c{args.connections}, {args.seconds} s per scenario {warm}{best_of}, {cores} cores")
     results = best_rounds(results)
     header = f"{'target':11} {'scenario':15} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
     print(header + f" {'CPU ms/req':>10} {'delivered/sent':>16}")
@@ -699,14 +710,28 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         if ours and theirs and theirs.rps and theirs.cpu_ms:
             rate, cpu = ours.rps / theirs.rps, ours.cpu_ms / theirs.cpu_ms
             print(f"{scenario:15} / {reference:10} {rate:5.2f}x   {cpu:5.2f}x")
+    # best against best, and each round against the same round: a round's runs are seconds apart, so a
+    # slow minute of the shared machine weighs on both sides of its ratio
     print()
-    print("store on / store off        req/s   CPU per request")
+    print("store on / store off        req/s   CPU per request   req/s round by round (median: each)")
     for store in ("project+sqlite", "project+postgres"):
         for scenario in (SLASH, MENTION, TEAMS):
             on, off = found.get((store, scenario.name)), found.get(("project", scenario.name))
             if on and off and off.rps and off.cpu_ms:
                 rate, cpu = on.rps / off.rps, on.cpu_ms / off.cpu_ms
-                print(f"{scenario.name:15} {store.removeprefix('project+'):10} {rate:5.2f}x   {cpu:5.2f}x")
+                paired = sorted(
+                    a.rps / b.rps
+                    for a, b in zip(
+                        rounds[(store, scenario.name)], rounds[("project", scenario.name)], strict=False
+                    )
+                    if b.rps
+                )
+                each = " ".join(f"{ratio:.2f}" for ratio in paired)
+                median = f"{statistics.median(paired):.2f}x: {each}" if paired else ""
+                print(
+                    f"{scenario.name:15} {store.removeprefix('project+'):10} {rate:5.2f}x   {cpu:5.2f}x"
+                    f"             {median}"
+                )
 
 
 def serve_target(name: str, port: int, fake: str) -> None:
