@@ -30,6 +30,7 @@ HELD_OUT = (
     "questions_mixed_voices.yaml",
     "questions_second_language.yaml",
     "questions_near_domain.yaml",
+    "questions_situations.yaml",
 )
 THRESHOLDS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85)
 
