@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
-    Index,
     Integer,
     MetaData,
     String,
@@ -76,8 +75,8 @@ events = Table(
     Column("confidence", Float(), nullable=False),
     Column("latency_ms", Float(), nullable=False),
     Column("user_hash", String(HASH), nullable=False),
+    # not indexed: the report's one query by conversation finds its rows by time first
     Column("conversation_hash", String(HASH), nullable=False),
-    Index("ix_events_conversation_at", "conversation_hash", "at"),
 )
 
 feedback = Table(
