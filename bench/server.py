@@ -8,6 +8,7 @@ Run it from the checkout, after `make test` (or any install of the project with 
     .venv/bin/python bench/server.py --agents-python /path/to/venv/bin/python
     .venv/bin/python bench/server.py --only bolt,project --baseline /tmp/main   # before/after, one run
     .venv/bin/python bench/server.py --only project+sqlite,baseline --baseline /tmp/a --baseline-store sqlite
+    .venv/bin/python bench/server.py --together --rounds 5   # the store off and on at once: a noisy machine
 
 It needs `wrk` (Debian: `apt-get install -y wrk`). Every server runs in its own process on 127.0.0.1:
 
@@ -52,6 +53,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -443,6 +445,15 @@ def run_wrk(script: Path, requests: Path, port: int, seconds: float, connections
     return figures
 
 
+def at_once(
+    script: Path, runs: list[tuple[int, Path]], seconds: float, connections: int
+) -> list[dict[str, int]]:
+    """wrk against several servers at the same time, one (port, requests) each; their figures in order."""
+    with ThreadPoolExecutor(len(runs)) as pool:
+        started = [pool.submit(run_wrk, script, path, port, seconds, connections) for port, path in runs]
+        return [future.result() for future in started]
+
+
 def settle(fake: str, expected: int, timeout: float = 5.0) -> int:
     """Wait for answers still on their way: until all arrived, or the count stops moving."""
     deadline = time.monotonic() + timeout
@@ -597,6 +608,10 @@ def bench(args: argparse.Namespace) -> list[Result]:
                     "XDG_DATA_HOME": str(folder / "data"),
                 }
                 plan.append((name, [], checkout_env, [SLASH, MENTION, TEAMS], checkout))
+            if args.together:
+                project = [entry for entry in plan if not entry[1]]
+                results += together(project, fake, folder, args)
+                return results
             # rounds interleaved, best of each kept: the machine is shared, and one slow moment should not
             # decide a ratio
             for target, python, target_env, scenarios, cwd in plan * args.rounds:
@@ -623,6 +638,64 @@ def bench(args: argparse.Namespace) -> list[Result]:
                     stop(process)
         finally:
             stop(fakes)
+    return results
+
+
+def together(
+    plan: list[tuple[str, list[str], dict[str, str], list[Scenario], Path]],
+    fake: str,
+    folder: Path,
+    args: argparse.Namespace,
+) -> list[Result]:
+    """The project's servers (store in memory, on SQLite, on PostgreSQL) all running at once, each under a
+    wrk of its own for the same seconds: a slow moment of a shared machine falls on all of them alike, so
+    their rates compare even when the machine's own speed moves by a third from minute to minute. They
+    share the cores, so each rate is a share of the machine's; PostgreSQL's server processes take theirs
+    from all three. Answers delivered are not counted: the fake services are shared."""
+    targets = [entry for entry in plan if not args.only or entry[0] in args.only.split(",")]
+    servers: list[tuple[str, int, subprocess.Popen[bytes]]] = []
+    results: list[Result] = []
+    try:
+        for target, _, target_env, _, cwd in targets:
+            port = free_port()
+            command = [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1"]
+            process = start([*command, "--port", str(port)], target_env, folder / f"{target}.log", cwd)
+            servers.append((target, port, process))
+        for _, port, process in servers:
+            wait_listening(port, process)
+        for round_ in range(args.rounds):
+            for scenario in (SLASH, MENTION, TEAMS):
+                runs = []
+                for target, port, process in servers:
+                    warm, timed = folder / f"{target}.warm.bin", folder / f"{target}.timed.bin"
+                    run = f"t{round_}{target[-3:]}{scenario.name[:2]}{int(time.time() * 1000) % 100000}"
+                    write_requests(warm, scenario.requests(port, fake, f"w{run}"))
+                    write_requests(timed, scenario.requests(port, fake, run))
+                    runs.append((target, port, process, warm, timed))
+                script = folder / "requests.lua"
+                at_once(script, [(port, warm) for _, port, _, warm, _ in runs], 1, args.connections)
+                time.sleep(0.5)  # the warm-up's answers and writes, still under way, are not counted
+                cpu = {target: cpu_seconds(process.pid) for target, _, process, _, _ in runs}
+                timed_runs = [(port, timed) for _, port, _, _, timed in runs]
+                figures = at_once(script, timed_runs, args.seconds, args.connections)
+                time.sleep(0.5)  # the timed run's answers and writes are: they are its CPU
+                for (target, _, process, _, _), f in zip(runs, figures, strict=True):
+                    results.append(
+                        Result(
+                            target,
+                            scenario.name,
+                            rps=f["completed"] / (f["duration_us"] / 1e6),
+                            p50_ms=f["p50_us"] / 1000,
+                            p99_ms=f["p99_us"] / 1000,
+                            errors=f["socket_errors"] + f["status_errors"],
+                            cpu_ms=1000 * (cpu_seconds(process.pid) - cpu[target]) / max(f["completed"], 1),
+                            sent=f["issued"],
+                        )
+                    )
+                print(f"round {round_ + 1}: {scenario.name} done", flush=True)
+    finally:
+        for _, _, process in servers:
+            stop(process)
     return results
 
 
@@ -678,6 +751,8 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     print()
     cores = os.cpu_count()
     best_of = f", best of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
+    if args.together:
+        best_of = f", the project's servers at once, best of {args.rounds} rounds"
     warm = "after a 1 s warm-up"
     print(f"wrk -t1 -c{args.connections}, {args.seconds} s per scenario {warm}{best_of}, {cores} cores")
     results = best_rounds(results)
@@ -711,21 +786,22 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             rate, cpu = ours.rps / theirs.rps, ours.cpu_ms / theirs.cpu_ms
             print(f"{scenario:15} / {reference:10} {rate:5.2f}x   {cpu:5.2f}x")
     # best against best, and each round against the same round: a round's runs are seconds apart, so a
-    # slow minute of the shared machine weighs on both sides of its ratio
+    # slow minute of the shared machine weighs on both sides of its ratio. Run together, the servers share
+    # the cores as the scheduler pleases, so their rates say little; a request's CPU says what each would
+    # answer with a core of its own (requests per CPU second)
+    per_round = "requests per CPU second" if args.together else "req/s"
     print()
-    print("store on / store off        req/s   CPU per request   req/s round by round (median: each)")
+    print(f"store on / store off        req/s   CPU per request   {per_round} round by round (median: each)")
     for store in ("project+sqlite", "project+postgres"):
         for scenario in (SLASH, MENTION, TEAMS):
             on, off = found.get((store, scenario.name)), found.get(("project", scenario.name))
             if on and off and off.rps and off.cpu_ms:
                 rate, cpu = on.rps / off.rps, on.cpu_ms / off.cpu_ms
-                paired = sorted(
-                    a.rps / b.rps
-                    for a, b in zip(
-                        rounds[(store, scenario.name)], rounds[("project", scenario.name)], strict=False
-                    )
-                    if b.rps
-                )
+                pairs = zip(rounds[(store, scenario.name)], rounds[("project", scenario.name)], strict=False)
+                if args.together:
+                    paired = sorted(b.cpu_ms / a.cpu_ms for a, b in pairs if a.cpu_ms)
+                else:
+                    paired = sorted(a.rps / b.rps for a, b in pairs if b.rps)
                 each = " ".join(f"{ratio:.2f}" for ratio in paired)
                 median = f"{statistics.median(paired):.2f}x: {each}" if paired else ""
                 print(
@@ -762,6 +838,11 @@ def main() -> None:
         help="a PostgreSQL to make the store's database in (skipped if it does not answer)",
     )
     parser.add_argument("--only", help="run only these targets (comma-separated: bare,bolt,...,project)")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run the project's servers (store off, SQLite, PostgreSQL) at once, each under its own wrk",
+    )
     parser.add_argument(
         "--question",
         default=QUESTION,
