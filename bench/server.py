@@ -775,39 +775,40 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         ("Teams message", "agents"),
         *((scenario.name, "baseline") for scenario in (SLASH, MENTION, TEAMS)),
     ]
-    # the baseline is set against the project on the same store
-    same_store = {"memory": "project"}.get(args.baseline_store, f"project+{args.baseline_store}")
-    print()
-    print("project / reference     req/s   CPU per request")
-    for scenario, reference in pairs:
-        ours = found.get((same_store if reference == "baseline" else "project", scenario))
-        theirs = found.get((reference, scenario))
-        if ours and theirs and theirs.rps and theirs.cpu_ms:
-            rate, cpu = ours.rps / theirs.rps, ours.cpu_ms / theirs.cpu_ms
-            print(f"{scenario:15} / {reference:10} {rate:5.2f}x   {cpu:5.2f}x")
     # best against best, and each round against the same round: a round's runs are seconds apart, so a
     # slow minute of the shared machine weighs on both sides of its ratio. Run together, the servers share
     # the cores as the scheduler pleases, so their rates say little; a request's CPU says what each would
     # answer with a core of its own (requests per CPU second)
     per_round = "requests per CPU second" if args.together else "req/s"
+
+    def ratios(ours: str, theirs: str, scenario: str) -> str:
+        """Best against best, then each round against the same round (median: each)."""
+        mine, other = found.get((ours, scenario)), found.get((theirs, scenario))
+        if not (mine and other and other.rps and other.cpu_ms):
+            return ""
+        pairs = zip(rounds[(ours, scenario)], rounds[(theirs, scenario)], strict=False)
+        if args.together:
+            paired = sorted(b.cpu_ms / a.cpu_ms for a, b in pairs if a.cpu_ms)
+        else:
+            paired = sorted(a.rps / b.rps for a, b in pairs if b.rps)
+        each = f"{statistics.median(paired):.2f}x: " + " ".join(f"{r:.2f}" for r in paired) if paired else ""
+        return f"{mine.rps / other.rps:5.2f}x   {mine.cpu_ms / other.cpu_ms:5.2f}x             {each}"
+
+    # the baseline is set against the project on the same store
+    same_store = {"memory": "project"}.get(args.baseline_store, f"project+{args.baseline_store}")
+    print()
+    print(f"project / reference     req/s   CPU per request   {per_round} round by round (median: each)")
+    for scenario, reference in pairs:
+        line = ratios(same_store if reference == "baseline" else "project", reference, scenario)
+        if line:
+            print(f"{scenario:15} / {reference:10} {line}")
     print()
     print(f"store on / store off        req/s   CPU per request   {per_round} round by round (median: each)")
     for store in ("project+sqlite", "project+postgres"):
         for scenario in (SLASH, MENTION, TEAMS):
-            on, off = found.get((store, scenario.name)), found.get(("project", scenario.name))
-            if on and off and off.rps and off.cpu_ms:
-                rate, cpu = on.rps / off.rps, on.cpu_ms / off.cpu_ms
-                pairs = zip(rounds[(store, scenario.name)], rounds[("project", scenario.name)], strict=False)
-                if args.together:
-                    paired = sorted(b.cpu_ms / a.cpu_ms for a, b in pairs if a.cpu_ms)
-                else:
-                    paired = sorted(a.rps / b.rps for a, b in pairs if b.rps)
-                each = " ".join(f"{ratio:.2f}" for ratio in paired)
-                median = f"{statistics.median(paired):.2f}x: {each}" if paired else ""
-                print(
-                    f"{scenario.name:15} {store.removeprefix('project+'):10} {rate:5.2f}x   {cpu:5.2f}x"
-                    f"             {median}"
-                )
+            line = ratios(store, "project", scenario.name)
+            if line:
+                print(f"{scenario.name:15} {store.removeprefix('project+'):10} {line}")
 
 
 def serve_target(name: str, port: int, fake: str) -> None:
