@@ -28,6 +28,8 @@ class Batcher(Generic[K, V]):
         return await future
 
     async def _drain(self) -> None:
+        # one turn of the event loop first: the requests read in the same turn add their keys to this batch
+        await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending, {}
             try:
