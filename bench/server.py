@@ -10,7 +10,8 @@ Run it from the checkout, after `make test` (or any install of the project with 
     .venv/bin/python bench/server.py --only project+sqlite,baseline --baseline /tmp/a --baseline-store sqlite
     .venv/bin/python bench/server.py --together --rounds 5   # the store off and on at once: a noisy machine
 
-It needs `wrk` (Debian: `apt-get install -y wrk`). Every server runs in its own process on 127.0.0.1:
+It needs `wrk` (Debian: `apt-get install -y wrk`). Every server runs in its own process on 127.0.0.1, on
+the machine's first core; wrk and the fake services run on the others:
 
 - bare:       an aiohttp handler answering 200, the ceiling for any aiohttp app on this machine;
 - bolt:       a minimal Bolt app (AsyncApp with a token and a signing secret, as its README shows) that acks
@@ -454,6 +455,18 @@ def at_once(
         return [future.result() for future in started]
 
 
+def quiet(pids: list[int], timeout: float = 15.0) -> None:
+    """Wait until none of these processes uses more than a little CPU: their work in hand is done."""
+    deadline = time.monotonic() + timeout
+    last = [cpu_seconds(pid) for pid in pids]
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = [cpu_seconds(pid) for pid in pids]
+        if all(b - a <= 0.02 for a, b in zip(last, now, strict=True)):
+            return
+        last = now
+
+
 def settle(fake: str, expected: int, timeout: float = 5.0) -> int:
     """Wait for answers still on their way: until all arrived, or the count stops moving."""
     deadline = time.monotonic() + timeout
@@ -532,7 +545,21 @@ def agents_python(given: str | None) -> tuple[str | None, str]:
     return str(python), ""
 
 
-def start(command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+def split_cores() -> int:
+    """Servers on the first core, the bench (wrk, the fake services) on the others: the cores of a shared
+    machine need not run at the same speed, and a server should not run on one core in one round and on
+    another in the next. The core the servers get."""
+    first, *others = sorted(os.sched_getaffinity(0))
+    if others:
+        os.sched_setaffinity(0, others)  # inherited by every process the bench starts, but the servers
+    return first
+
+
+def start(
+    command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT, core: int | None = None
+) -> subprocess.Popen[bytes]:
+    if core is not None:
+        command = ["taskset", "-c", str(core), *command]
     with log.open("wb") as out:
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
 
@@ -554,6 +581,7 @@ def bench(args: argparse.Namespace) -> list[Result]:
         folder = Path(tmp)
         (folder / "requests.lua").write_text(WRK_SCRIPT)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        core = split_cores()
         fake_port = free_port()
         fakes = start([sys.executable, __file__, "--fakes", str(fake_port)], env, folder / "fakes.log")
         fake = f"http://127.0.0.1:{fake_port}"
@@ -610,7 +638,7 @@ def bench(args: argparse.Namespace) -> list[Result]:
                 plan.append((name, [], checkout_env, [SLASH, MENTION, TEAMS], checkout))
             if args.together:
                 project = [entry for entry in plan if not entry[1]]
-                results += together(project, fake, folder, args)
+                results += together(project, fake, folder, args, core)
                 return results
             # rounds interleaved, best of each kept: the machine is shared, and one slow moment should not
             # decide a ratio
@@ -625,7 +653,7 @@ def bench(args: argparse.Namespace) -> list[Result]:
                     command = [*python, __file__, "--target", target, "--port", str(port), "--fake", fake]
                 log = folder / f"{target}.log"
                 print(f"{target}: starting", flush=True)
-                process = start(command, target_env, log, cwd)
+                process = start(command, target_env, log, cwd, core=core)
                 try:
                     wait_listening(port, process)
                     for scenario in scenarios:
@@ -646,12 +674,14 @@ def together(
     fake: str,
     folder: Path,
     args: argparse.Namespace,
+    core: int,
 ) -> list[Result]:
-    """The project's servers (store in memory, on SQLite, on PostgreSQL) all running at once, each under a
-    wrk of its own for the same seconds: a slow moment of a shared machine falls on all of them alike, so
-    their rates compare even when the machine's own speed moves by a third from minute to minute. They
-    share the cores, so each rate is a share of the machine's; PostgreSQL's server processes take theirs
-    from all three. Answers delivered are not counted: the fake services are shared."""
+    """The project's servers (store in memory, on SQLite, on PostgreSQL) all running at once on one core,
+    each under a wrk of its own for the same seconds: a slow moment of a shared machine falls on all of
+    them alike, so what a request costs compares even when the machine's speed moves by a third from minute
+    to minute. Taking turns on the core, each server finds more requests waiting when its turn comes, so
+    it shares its store's statements among more turns than a server with a core of its own would.
+    Answers delivered are not counted: the fake services are shared."""
     targets = [entry for entry in plan if not args.only or entry[0] in args.only.split(",")]
     servers: list[tuple[str, int, subprocess.Popen[bytes]]] = []
     results: list[Result] = []
@@ -659,7 +689,8 @@ def together(
         for target, _, target_env, _, cwd in targets:
             port = free_port()
             command = [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1"]
-            process = start([*command, "--port", str(port)], target_env, folder / f"{target}.log", cwd)
+            command += ["--port", str(port)]
+            process = start(command, target_env, folder / f"{target}.log", cwd, core=core)
             servers.append((target, port, process))
         for _, port, process in servers:
             wait_listening(port, process)
@@ -673,12 +704,15 @@ def together(
                     write_requests(timed, scenario.requests(port, fake, run))
                     runs.append((target, port, process, warm, timed))
                 script = folder / "requests.lua"
+                pids = [process.pid for _, _, process, _, _ in runs]
                 at_once(script, [(port, warm) for _, port, _, warm, _ in runs], 1, args.connections)
-                time.sleep(0.5)  # the warm-up's answers and writes, still under way, are not counted
+                quiet(pids)  # the warm-up's answers and writes, still under way, are not counted
                 cpu = {target: cpu_seconds(process.pid) for target, _, process, _, _ in runs}
                 timed_runs = [(port, timed) for _, port, _, _, timed in runs]
                 figures = at_once(script, timed_runs, args.seconds, args.connections)
-                time.sleep(0.5)  # the timed run's answers and writes are: they are its CPU
+                # the timed run's are: an app_mention is acknowledged first and answered after, so a
+                # server given less of the machine has more of its requests' work still to do
+                quiet(pids)
                 for (target, _, process, _, _), f in zip(runs, figures, strict=True):
                     results.append(
                         Result(
@@ -777,7 +811,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     ]
     # best against best, and each round against the same round: a round's runs are seconds apart, so a
     # slow minute of the shared machine weighs on both sides of its ratio. Run together, the servers share
-    # the cores as the scheduler pleases, so their rates say little; a request's CPU says what each would
+    # one core as the scheduler pleases, so their rates say little; a request's CPU says what each would
     # answer with a core of its own (requests per CPU second)
     per_round = "requests per CPU second" if args.together else "req/s"
 
