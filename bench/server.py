@@ -483,31 +483,21 @@ def settle(fake: str, expected: int, timeout: float = 5.0) -> int:
     return fake_stats(fake)["delivered"]
 
 
-def measure(
-    target: str,
-    scenario: Scenario,
-    pid: int,
-    port: int,
-    fake: str,
-    folder: Path,
-    args: argparse.Namespace,
-) -> Result:
-    script = folder / "requests.lua"
-    warm, timed = folder / "warm.bin", folder / "timed.bin"
-    run = f"{target[:3]}{scenario.name[:2]}{int(time.time() * 1000) % 100000}"
+def request_files(
+    folder: Path, target: str, scenario: Scenario, port: int, fake: str, run: str
+) -> tuple[Path, Path]:
+    """The warm-up's requests and the timed run's, for one server, every id in them unique to `run`."""
+    warm, timed = folder / f"{target}.warm.bin", folder / f"{target}.timed.bin"
     write_requests(warm, scenario.requests(port, fake, f"w{run}"))
     write_requests(timed, scenario.requests(port, fake, run))
-    run_wrk(script, warm, port, 1, args.connections)
-    settle(fake, 10**9, timeout=1.0)
-    fake_stats(fake, reset=True)
-    cpu_before = cpu_seconds(pid)
-    figures = run_wrk(script, timed, port, args.seconds, args.connections)
-    if scenario.in_acknowledgement:
-        delivered = figures["acked"]
-    else:
-        delivered = settle(fake, figures["issued"]) if scenario.answers else None
-    cpu = cpu_seconds(pid) - cpu_before
-    result = Result(
+    return warm, timed
+
+
+def from_wrk(
+    target: str, scenario: Scenario, figures: dict[str, int], cpu: float, delivered: int | None = None
+) -> Result:
+    """A run's result from wrk's figures and the server's CPU seconds over it."""
+    return Result(
         target,
         scenario.name,
         rps=figures["completed"] / (figures["duration_us"] / 1e6),
@@ -518,6 +508,35 @@ def measure(
         sent=figures["issued"],
         delivered=delivered,
     )
+
+
+def serve_command(port: int) -> list[str]:
+    """This project's server, as a checkout runs it."""
+    return [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def measure(
+    target: str,
+    scenario: Scenario,
+    pid: int,
+    port: int,
+    fake: str,
+    folder: Path,
+    args: argparse.Namespace,
+) -> Result:
+    script = folder / "requests.lua"
+    run = f"{target[:3]}{scenario.name[:2]}{int(time.time() * 1000) % 100000}"
+    warm, timed = request_files(folder, target, scenario, port, fake, run)
+    run_wrk(script, warm, port, 1, args.connections)
+    settle(fake, 10**9, timeout=1.0)
+    fake_stats(fake, reset=True)
+    cpu_before = cpu_seconds(pid)
+    figures = run_wrk(script, timed, port, args.seconds, args.connections)
+    if scenario.in_acknowledgement:
+        delivered = figures["acked"]
+    else:
+        delivered = settle(fake, figures["issued"]) if scenario.answers else None
+    result = from_wrk(target, scenario, figures, cpu_seconds(pid) - cpu_before, delivered)
     if figures["issued"] > figures["loaded"] and scenario.answers:  # a bare POST carries no id
         result.note = "ids repeated: raise REQUESTS_PER_FILE"
     return result
@@ -647,8 +666,7 @@ def bench(args: argparse.Namespace) -> list[Result]:
                     continue
                 port = free_port()
                 if not python:  # a checkout of this project
-                    command = [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1"]
-                    command += ["--port", str(port)]
+                    command = serve_command(port)
                 else:
                     command = [*python, __file__, "--target", target, "--port", str(port), "--fake", fake]
                 log = folder / f"{target}.log"
@@ -688,9 +706,7 @@ def together(
     try:
         for target, _, target_env, _, cwd in targets:
             port = free_port()
-            command = [sys.executable, "-m", "adapters.cli", "serve", "--host", "127.0.0.1"]
-            command += ["--port", str(port)]
-            process = start(command, target_env, folder / f"{target}.log", cwd, core=core)
+            process = start(serve_command(port), target_env, folder / f"{target}.log", cwd, core=core)
             servers.append((target, port, process))
         for _, port, process in servers:
             wait_listening(port, process)
@@ -698,10 +714,8 @@ def together(
             for scenario in (SLASH, MENTION, TEAMS):
                 runs = []
                 for target, port, process in servers:
-                    warm, timed = folder / f"{target}.warm.bin", folder / f"{target}.timed.bin"
                     run = f"t{round_}{target[-3:]}{scenario.name[:2]}{int(time.time() * 1000) % 100000}"
-                    write_requests(warm, scenario.requests(port, fake, f"w{run}"))
-                    write_requests(timed, scenario.requests(port, fake, run))
+                    warm, timed = request_files(folder, target, scenario, port, fake, run)
                     runs.append((target, port, process, warm, timed))
                 script = folder / "requests.lua"
                 pids = [process.pid for _, _, process, _, _ in runs]
@@ -714,18 +728,7 @@ def together(
                 # server given less of the machine has more of its requests' work still to do
                 quiet(pids)
                 for (target, _, process, _, _), f in zip(runs, figures, strict=True):
-                    results.append(
-                        Result(
-                            target,
-                            scenario.name,
-                            rps=f["completed"] / (f["duration_us"] / 1e6),
-                            p50_ms=f["p50_us"] / 1000,
-                            p99_ms=f["p99_us"] / 1000,
-                            errors=f["socket_errors"] + f["status_errors"],
-                            cpu_ms=1000 * (cpu_seconds(process.pid) - cpu[target]) / max(f["completed"], 1),
-                            sent=f["issued"],
-                        )
-                    )
+                    results.append(from_wrk(target, scenario, f, cpu_seconds(process.pid) - cpu[target]))
                 print(f"round {round_ + 1}: {scenario.name} done", flush=True)
     finally:
         for _, _, process in servers:
