@@ -134,7 +134,7 @@ def test_purge_and_a_bad_since_are_answered_plainly(database_url: str) -> None:
 
 
 async def test_the_migrations_build_the_schema_the_store_declares(database_url: str) -> None:
-    """From empty and from the first revision alike: what the code reads and writes is what is there."""
+    """Upgraded from the first revision: what the code reads and writes is what is there."""
     url = to_async_url(database_url)
     made = create_async_engine(url)
     try:
